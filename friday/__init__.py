@@ -1,0 +1,1 @@
+"""Friday: a process-first CRM for small service businesses."""

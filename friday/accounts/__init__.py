@@ -1,0 +1,1 @@
+"""Accounts: users, their roles and teams, what each may see, and API tokens."""

@@ -1,0 +1,32 @@
+"""Who may see what: one place turns a user's role and scope into a filter every selector applies."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from friday.accounts.models import Scope, User
+from friday.core.errors import PermissionDenied
+
+
+def visible_q(user: User, *, owner: str = "owner", team: str = "team") -> Q:
+    """The rows `user` may see, for a model with an owner (user) and a team column."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if user.sees_all:
+        return Q()
+    own = Q(**{f"{owner}_id": user.pk})
+    if user.scope == Scope.OWN:
+        return own
+    return own | Q(**{f"{team}_id__in": user.teams.through.objects.filter(user_id=user.pk).values("team_id")})
+
+
+def require_write(user: User) -> None:
+    if not user.can_write:
+        raise PermissionDenied(
+            "Your role is read-only: you can look but not change anything.", code="permission.read_only"
+        )
+
+
+def require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise PermissionDenied("Only an admin can do this.", code="permission.admin_only")

@@ -1,0 +1,45 @@
+"""Reads of users and teams. Every signed-in user may see colleagues' names, roles and teams."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from friday.accounts.models import ApiToken, Team, User
+from friday.core.errors import NotFound
+
+
+def user_list(*, viewer: User, include_inactive: bool = False) -> QuerySet[User]:
+    qs = User.objects.prefetch_related("teams").order_by("username")
+    if not (include_inactive and viewer.is_admin):
+        qs = qs.filter(is_active=True)
+    return qs
+
+
+def user_get(*, viewer: User, user_id: int) -> User:
+    user = user_list(viewer=viewer, include_inactive=True).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.", code="user.not_found")
+    return user
+
+
+def team_list(*, viewer: User) -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def team_get(*, viewer: User, team_id: int) -> Team:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("No such team.", code="team.not_found")
+    return team
+
+
+def token_list(*, viewer: User) -> QuerySet[ApiToken]:
+    qs = ApiToken.objects.select_related("user").order_by("-created_at")
+    return qs if viewer.is_admin else qs.filter(user=viewer)
+
+
+def token_get(*, viewer: User, token_id: int) -> ApiToken:
+    token = token_list(viewer=viewer).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token.", code="token.not_found")
+    return token

@@ -1,0 +1,160 @@
+"""Sign-in, password, API tokens, and the users/teams admin pages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from friday.accounts import selectors, services
+from friday.accounts.forms import TeamForm, ThrottledLoginForm, TokenForm, UserCreateForm, UserEditForm
+from friday.accounts.scoping import require_admin
+from friday.core.errors import FridayError, ValidationFailed
+from friday.core.http import AuthedRequest
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = ThrottledLoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = "/"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed.")
+        return super().form_valid(form)
+
+
+def _apply_errors(form, exc: FridayError) -> None:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+    for error in errors:
+        form.add_error(error.field if error.field in form.fields else None, error.detail)
+
+
+@login_required
+def user_list(request: AuthedRequest) -> HttpResponse:
+    require_admin(request.user)
+    return render(
+        request,
+        "accounts/users.html",
+        {
+            "users": selectors.user_list(viewer=request.user, include_inactive=True),
+            "teams": selectors.team_list(viewer=request.user),
+            "team_form": TeamForm(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_create(request: AuthedRequest) -> HttpResponse:
+    require_admin(request.user)
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(by=request.user, **form.cleaned_data)
+        except FridayError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{user.username} can now sign in.")
+            return redirect("accounts:users")
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "creating": True},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
+    require_admin(request.user)
+    target = selectors.user_get(viewer=request.user, user_id=user_id)
+    initial = {
+        "first_name": target.first_name,
+        "last_name": target.last_name,
+        "email": target.email,
+        "role": target.role,
+        "scope": target.scope,
+        "teams": list(target.teams.all()),
+        "is_active": target.is_active,
+    }
+    form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.user_update(
+                by=request.user,
+                user=target,
+                role=data["role"],
+                scope=data["scope"],
+                teams=list(data["teams"]),
+                is_active=data["is_active"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+            )
+        except FridayError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{target.username} was updated.")
+            return redirect("accounts:users")
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "target": target, "creating": False},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def team_create(request: AuthedRequest) -> HttpResponse:
+    require_admin(request.user)
+    form = TeamForm(request.POST)
+    if form.is_valid():
+        try:
+            team = services.team_create(by=request.user, **form.cleaned_data)
+            messages.success(request, f"Team {team.name} was created.")
+        except FridayError as exc:
+            messages.error(request, exc.detail)
+    else:
+        messages.error(request, "A team needs a name.")
+    return redirect("accounts:users")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_list(request: AuthedRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _, new_token = services.token_create(
+            user=request.user, name=form.cleaned_data["name"], by=request.user
+        )
+        form = TokenForm()
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": selectors.token_list(viewer=request.user),
+            "form": form,
+            "new_token": new_token,
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: AuthedRequest, token_id: int) -> HttpResponse:
+    token = selectors.token_get(viewer=request.user, token_id=token_id)
+    services.token_revoke(token=token, by=request.user)
+    messages.success(request, f"Token {token.prefix}… was revoked.")
+    return redirect("accounts:tokens")

@@ -1,0 +1,1 @@
+"""Core: no domain of its own — errors, the clock, events, pagination, scoping, scheduling."""

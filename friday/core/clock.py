@@ -1,0 +1,22 @@
+"""The one clock. Everything that asks 'what time is it' asks here, so tests can move time (time-machine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+def business_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def today() -> dt.date:
+    """Today's date in the business's time zone."""
+    return now().astimezone(business_tz()).date()

@@ -1,0 +1,43 @@
+"""Shared pieces of API schemas: bounded text without NUL bytes, strict input models, the error body."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("null characters are not allowed")
+    return value
+
+
+# Bounded text without NUL bytes (PostgreSQL refuses them): StrN holds at most N characters.
+Str2 = Annotated[str, StringConstraints(max_length=2), AfterValidator(_no_nul)]
+Str20 = Annotated[str, StringConstraints(max_length=20), AfterValidator(_no_nul)]
+Str30 = Annotated[str, StringConstraints(max_length=30), AfterValidator(_no_nul)]
+Str40 = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
+Str50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(_no_nul)]
+Str60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_no_nul)]
+Str100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)]
+Str120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(_no_nul)]
+Str200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+Str220 = Annotated[str, StringConstraints(max_length=220), AfterValidator(_no_nul)]
+Str254 = Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_nul)]
+Str500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
+Str2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+Str10k = Annotated[str, StringConstraints(max_length=10000), AfterValidator(_no_nul)]
+
+
+class InSchema(Schema):
+    """Input schemas refuse unknown fields: a typo or a field you may not set is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Schema):
+    code: str = Field(examples=["party.not_found"])
+    detail: str
+    field: str | None = None

@@ -1,0 +1,93 @@
+"""Normalising what people type: emails (validated, lower-cased domain) and phones (E.164)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.conf import settings
+from email_validator import EmailNotValidError, validate_email
+
+from friday.core.errors import FridayError
+
+
+def no_nul(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise FridayError("Null characters are not allowed.", code="invalid.null_character", field=field)
+    return value
+
+
+def normalise_email(value: str, field: str = "email") -> str:
+    """A syntactically valid address, lower-cased. No DNS lookups (they fail offline).
+
+    Local parts are case-sensitive in theory and never in practice; folding them is what makes
+    duplicate detection find "Ada@Example.com" and "ada@example.com".
+    """
+    value = no_nul(value, field).strip()
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise FridayError(
+            f"{value!r} is not a valid email address: {exc}", code="invalid.email", field=field
+        ) from exc
+    return result.normalized.lower()
+
+
+def normalise_phone(value: str, field: str = "phone", region: str | None = None) -> str:
+    """E.164 (+441234567890). Numbers without a country code are read in FRIDAY_DEFAULT_REGION."""
+    value = no_nul(value, field).strip()
+    region = (region or settings.FRIDAY_DEFAULT_REGION).upper()
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise FridayError(
+            f"{value!r} is not a phone number: {exc}", code="invalid.phone", field=field
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise FridayError(
+            f"{value!r} is not a valid phone number (read in region {region}; add the country code, e.g. +44).",
+            code="invalid.phone",
+            field=field,
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    region = settings.FRIDAY_DEFAULT_REGION
+    if phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_search_forms(e164: str) -> str:
+    """Digit strings a user may type for this number: international and national, without spaces."""
+    digits = e164.lstrip("+")
+    national = re.sub(r"\D", "", phone_display(e164)) if e164 else ""
+    return " ".join(dict.fromkeys(d for d in (digits, national) if d))
+
+
+def sort_key(value: str) -> str:
+    """Case- and accent-insensitive key for ordering names."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()[:200]
+
+
+def normalise_lenient(emails: list[str], phones: list[str]) -> tuple[list[str], list[str]]:
+    """The valid, normalised entries of both lists, skipping invalid ones (for look-ups such as duplicates)."""
+    good_emails, good_phones = [], []
+    for value in emails:
+        try:
+            good_emails.append(normalise_email(value))
+        except FridayError:
+            continue
+    for value in phones:
+        try:
+            good_phones.append(normalise_phone(value))
+        except FridayError:
+            continue
+    return good_emails, good_phones

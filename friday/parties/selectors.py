@@ -1,0 +1,284 @@
+"""Reads of parties shared by the pages, the API and later insights — always scoped to what the user may see."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from rapidfuzz import fuzz
+
+from friday.accounts.models import User
+from friday.accounts.scoping import visible_q
+from friday.core.errors import FridayError, NotFound
+from friday.core.pagination import Page, keyset_page
+from friday.parties import normalise
+from friday.parties.models import (
+    Activity,
+    Address,
+    Affiliation,
+    EmailAddress,
+    Party,
+    PartyKind,
+    PartyRole,
+    PartyTag,
+    Phone,
+    RoleName,
+    Tag,
+)
+
+# Sort name → the keyset order it stands for; anything else is refused (422), never passed to order_by.
+SORTS: dict[str, list[str]] = {
+    "name": ["sort_name", "id"],
+    "-name": ["-sort_name", "-id"],
+    "created": ["created_at", "id"],
+    "-created": ["-created_at", "-id"],
+    "updated": ["updated_at", "id"],
+    "-updated": ["-updated_at", "-id"],
+}
+MAX_LIMIT = 200
+
+
+def parties_visible(user: User) -> QuerySet[Party]:
+    return Party.objects.filter(visible_q(user))
+
+
+def party_get(*, user: User, party_id: int, for_write: bool = False) -> Party:
+    """The party if `user` may see it (and, with for_write, change it); otherwise NotFound — never 403."""
+    party = parties_visible(user).select_related("owner", "team").filter(pk=party_id).first()
+    if party is None:
+        raise NotFound("No such party.", code="party.not_found")
+    if for_write:
+        from friday.accounts.scoping import require_write
+
+        require_write(user)
+    return party
+
+
+def party_detail(*, user: User, party_id: int) -> Party:
+    party = party_get(user=user, party_id=party_id)
+    party_prefetch([party])
+    return party
+
+
+def party_prefetch(parties: list[Party]) -> None:
+    """Load roles, tags, emails, phones, addresses and affiliations for these parties in a fixed number of queries."""
+    from django.db.models import prefetch_related_objects
+
+    prefetch_related_objects(
+        parties,
+        Prefetch("roles", queryset=PartyRole.objects.order_by("role")),
+        Prefetch("party_tags", queryset=PartyTag.objects.select_related("tag").order_by("tag__slug")),
+        "emails",
+        "phones",
+        "addresses",
+        Prefetch("affiliations", queryset=Affiliation.objects.select_related("organisation").order_by("id")),
+    )
+
+
+@dataclass
+class PartyFilters:
+    q: str = ""
+    kind: str = ""
+    role: str = ""
+    tag: str = ""
+    owner_id: int | None = None
+    team_id: int | None = None
+
+
+def _search_condition(q: str) -> Q:
+    """Substring search over names, emails and phone digits: FTS5 trigram (SQLite) or pg_trgm (PostgreSQL)."""
+    q = q.strip().lower()
+    if "\x00" in q:
+        raise FridayError("Null characters are not allowed.", code="invalid.null_character", field="q")
+    if len(q) > 100:
+        raise FridayError("Search for at most 100 characters.", code="invalid.too_long", field="q")
+    terms = [q]
+    digits = re.sub(r"[\s().\-+/]", "", q)
+    if digits.isdigit() and digits != q:
+        terms.append(digits)  # "0161 496 0001" finds the stored digits 01614960001
+    condition = Q()
+    for term in terms:
+        condition |= _term_condition(term)
+    return condition
+
+
+def _term_condition(term: str) -> Q:
+    if connection.vendor == "sqlite" and len(term) >= 3:
+        # The trigram tokenizer matches any substring of 3+ characters; quote the term as one FTS5 string.
+        phrase = '"' + term.replace('"', '""') + '"'
+        return Q(id__in=RawSQL("SELECT rowid FROM party_fts WHERE party_fts MATCH %s", [phrase]))
+    # PostgreSQL: the gin_trgm_ops index serves ILIKE '%term%'. Short SQLite terms fall back to a scan.
+    return Q(search_text__contains=term)
+
+
+def party_queryset(*, user: User, filters: PartyFilters) -> QuerySet[Party]:
+    qs = parties_visible(user)
+    if filters.kind:
+        if filters.kind not in PartyKind.values:
+            raise FridayError("Kind must be person or organisation.", code="invalid.kind", field="kind")
+        qs = qs.filter(kind=filters.kind)
+    if filters.role:
+        if filters.role not in RoleName.values:
+            raise FridayError(
+                f"Role must be one of {', '.join(RoleName.values)}.", code="invalid.role", field="role"
+            )
+        qs = qs.filter(id__in=PartyRole.objects.filter(role=filters.role).values("party_id"))
+    if filters.tag:
+        tag = Tag.objects.filter(slug=filters.tag.strip().lower()).first()
+        qs = qs.filter(id__in=PartyTag.objects.filter(tag=tag).values("party_id")) if tag else qs.none()
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.team_id is not None:
+        qs = qs.filter(team_id=filters.team_id)
+    if filters.q.strip():
+        qs = qs.filter(_search_condition(filters.q))
+    return qs
+
+
+def party_list(
+    *, user: User, filters: PartyFilters, sort: str = "name", cursor: str | None = None, limit: int = 50
+) -> Page:
+    if sort not in SORTS:
+        raise FridayError(
+            f"Cannot sort by {sort!r}; use one of {', '.join(SORTS)}.", code="invalid.sort", field="sort"
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
+    qs = party_queryset(user=user, filters=filters).select_related("owner", "team")
+    page = keyset_page(qs, order=SORTS[sort], cursor=cursor, limit=limit)
+    party_prefetch(page.items)
+    return page
+
+
+def contact_point_get(
+    *, party: Party, model: type[EmailAddress] | type[Phone] | type[Address], row_id: int
+) -> EmailAddress | Phone | Address:
+    """An email, phone or address row of `party` (already scoped); NotFound if it belongs elsewhere."""
+    row = model.objects.filter(party=party, pk=row_id).first()
+    if row is None:
+        raise NotFound(f"No such {model._meta.verbose_name} on this party.", code="contact_point.not_found")
+    return row
+
+
+def activity_list(*, user: User, party: Party, cursor: str | None = None, limit: int = 20) -> Page:
+    """A party's timeline, newest first. `party` must come from party_get (already scoped)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
+    qs = Activity.objects.filter(party=party).select_related("author")
+    return keyset_page(qs, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+
+
+# --- duplicates -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DuplicateMatch:
+    party: Party
+    reasons: list[str]
+    score: int
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.party.pk,
+            "display_name": self.party.display_name,
+            "kind": self.party.kind,
+            "reasons": self.reasons,
+            "score": self.score,
+        }
+
+
+@dataclass
+class Duplicates:
+    visible: list[DuplicateMatch] = field(default_factory=list)
+    hidden_count: int = 0
+
+    def summary(self) -> str:
+        parts = [f"{m.party.display_name} ({'; '.join(m.reasons)})" for m in self.visible[:3]]
+        if self.hidden_count:
+            parts.append(f"{self.hidden_count} record(s) you cannot see")
+        return ", ".join(parts)
+
+
+NAME_SIMILARITY = 88
+
+
+def party_find_duplicates(
+    *,
+    user: User,
+    kind: str,
+    display_name: str,
+    emails: list[str],
+    phones: list[str],
+    organisation_ids: list[int] | None = None,
+    exclude_id: int | None = None,
+) -> Duplicates:
+    """Records that share an email or phone, or whose name is very close (same organisation, or same kind)."""
+    reasons: dict[int, list[str]] = {}
+    scores: dict[int, int] = {}
+
+    def add(pid: int, reason: str, score: int) -> None:
+        if pid == exclude_id:
+            return
+        reasons.setdefault(pid, []).append(reason)
+        scores[pid] = max(scores.get(pid, 0), score)
+
+    if emails:
+        for pid, address in EmailAddress.objects.filter(address__in=emails).values_list(
+            "party_id", "address"
+        )[:50]:
+            add(pid, f"same email {address}", 100)
+    if phones:
+        for pid, number in Phone.objects.filter(number__in=phones).values_list("party_id", "number")[:50]:
+            add(pid, f"same phone {normalise.phone_display(number)}", 100)
+
+    wanted = normalise.sort_key(display_name)
+    if wanted:
+        candidates: list[tuple[int, str]] = []
+        if organisation_ids:
+            candidates += list(
+                Party.objects.filter(affiliations__organisation_id__in=organisation_ids).values_list(
+                    "id", "sort_name"
+                )[:500]
+            )
+        # Names sharing a 3+ character piece with this one: the search index narrows, rapidfuzz decides.
+        longest = max(wanted.split(), key=len, default="")
+        if len(longest) >= 3:
+            candidates += list(
+                Party.objects.filter(kind=kind)
+                .filter(_term_condition(longest))
+                .values_list("id", "sort_name")[:200]
+            )
+        for pid, name in candidates:
+            score = int(fuzz.token_sort_ratio(wanted, name))
+            if score >= NAME_SIMILARITY:
+                add(pid, "same name" if score == 100 else f"similar name ({score}%)", score)
+
+    if not reasons:
+        return Duplicates()
+    visible = {p.pk: p for p in parties_visible(user).filter(pk__in=list(reasons))}
+    matches = [DuplicateMatch(party=p, reasons=reasons[pid], score=scores[pid]) for pid, p in visible.items()]
+    matches.sort(key=lambda m: (-m.score, m.party.sort_name))
+    return Duplicates(visible=matches[:10], hidden_count=len(reasons) - len(visible))
+
+
+def organisation_by_name(*, user: User, name: str) -> Party:
+    """The visible organisation with exactly this name (ignoring case and accents)."""
+    key = normalise.sort_key(name)
+    org = parties_visible(user).filter(kind=PartyKind.ORGANISATION, sort_name=key).order_by("id").first()
+    if org is None:
+        raise FridayError(
+            f"There is no organisation called {name!r}; create it first.",
+            code="party.organisation_not_found",
+            field="affiliations",
+        )
+    return org
+
+
+def organisation_suggestions(*, user: User, q: str, limit: int = 10) -> list[Party]:
+    if len(q.strip()) < 2:
+        return []
+    qs = party_queryset(user=user, filters=PartyFilters(q=q, kind=PartyKind.ORGANISATION))
+    return list(qs.order_by("sort_name", "id")[:limit])

@@ -1,0 +1,254 @@
+"""Party pages: parse the form, call one selector or service, render. Refusals show beside their fields."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from friday.accounts.models import Team, User
+from friday.core.errors import FridayError
+from friday.core.http import AuthedRequest
+from friday.parties import selectors, services
+from friday.parties.forms import ActivityForm, HandoverForm, PartyForm
+from friday.parties.models import PartyKind, RoleName, Tag
+
+
+def _filters(request: AuthedRequest) -> selectors.PartyFilters:
+    def as_int(name: str) -> int | None:
+        value = request.GET.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return selectors.PartyFilters(
+        q=request.GET.get("q", "")[:100],
+        kind=request.GET.get("kind", ""),
+        role=request.GET.get("role", ""),
+        tag=request.GET.get("tag", "")[:60],
+        owner_id=as_int("owner"),
+        team_id=as_int("team"),
+    )
+
+
+@login_required
+def party_list(request: AuthedRequest) -> HttpResponse:
+    filters = _filters(request)
+    sort = request.GET.get("sort", "name")
+    error = None
+    try:
+        page = selectors.party_list(
+            user=request.user, filters=filters, sort=sort, cursor=request.GET.get("cursor"), limit=50
+        )
+    except FridayError as exc:
+        error, page = exc, None
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "page": page,
+        "error": error,
+        "filters": filters,
+        "sort": sort,
+        "query": query.urlencode(),
+        "sorts": [
+            ("name", "Name A–Z"),
+            ("-name", "Name Z–A"),
+            ("-updated", "Recently changed"),
+            ("-created", "Newest"),
+            ("created", "Oldest"),
+        ],
+        "kinds": PartyKind.choices,
+        "roles": RoleName.choices,
+        "owners": User.objects.filter(is_active=True).order_by("username"),
+        "teams": Team.objects.all(),
+        "tags": Tag.objects.order_by("slug")[:200],
+    }
+    template = (
+        "parties/_results.html" if request.htmx and request.htmx.target == "results" else "parties/list.html"
+    )
+    return render(request, template, context, status=400 if error else 200)
+
+
+@login_required
+def party_detail(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_detail(user=request.user, party_id=party_id)
+    timeline = selectors.activity_list(user=request.user, party=party, limit=20)
+    return render(
+        request,
+        "parties/detail.html",
+        {
+            "party": party,
+            "timeline": timeline,
+            "activity_form": ActivityForm(),
+            "handover_form": HandoverForm(initial={"owner": party.owner_id, "team": party.team_id}),
+            "custom_values": _custom_values(party),
+        },
+    )
+
+
+def _custom_values(party):
+    from friday.parties.models import CustomField
+
+    out = []
+    for definition in CustomField.objects.all():
+        if definition.key in party.custom:
+            value = party.custom[definition.key]
+            out.append((definition.label, ("Yes" if value else "No") if isinstance(value, bool) else value))
+    return out
+
+
+@login_required
+def timeline_page(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_get(user=request.user, party_id=party_id)
+    timeline = selectors.activity_list(
+        user=request.user, party=party, cursor=request.GET.get("cursor"), limit=20
+    )
+    return render(request, "parties/_timeline_items.html", {"party": party, "timeline": timeline})
+
+
+def _save_party(request: AuthedRequest, form: PartyForm) -> HttpResponse | None:
+    """Run the create/update service; on refusal put the errors on the form and return None."""
+    organisation = None
+    try:
+        if form.cleaned_data.get("organisation"):
+            organisation = selectors.organisation_by_name(
+                user=request.user, name=form.cleaned_data["organisation"]
+            )
+        data = form.to_party_in(organisation)
+        if form.party is None:
+            party = services.party_create(
+                by=request.user, data=data, allow_duplicates=form.cleaned_data["confirm_duplicates"]
+            )
+            messages.success(request, f"{party.display_name} was created.")
+        else:
+            party = services.party_update(by=request.user, party=form.party, data=data)
+            messages.success(request, "Your changes were saved.")
+    except FridayError as exc:
+        if exc.code == "party.possible_duplicates":
+            form.duplicates = exc.extra
+        form.add_service_error(exc)
+        return None
+    return redirect("parties:detail", party_id=party.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def party_create(request: AuthedRequest) -> HttpResponse:
+    from friday.accounts.scoping import require_write
+
+    require_write(request.user)
+    form = PartyForm(
+        request.POST or None, user=request.user, initial={"kind": request.GET.get("kind", PartyKind.PERSON)}
+    )
+    if request.method == "POST" and form.is_valid():
+        response = _save_party(request, form)
+        if response:
+            return response
+    return render(
+        request,
+        "parties/form.html",
+        {"form": form, "creating": True},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def party_edit(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_detail(user=request.user, party_id=party_id)
+    from friday.accounts.scoping import require_write
+
+    require_write(request.user)
+    form = PartyForm(request.POST or None, user=request.user, party=party)
+    if request.method == "POST" and form.is_valid():
+        response = _save_party(request, form)
+        if response:
+            return response
+    return render(
+        request,
+        "parties/form.html",
+        {"form": form, "party": party, "creating": False},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def activity_add(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
+    form = ActivityForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.activity_log(
+                by=request.user,
+                party=party,
+                kind=form.cleaned_data["kind"],
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+            )
+        except FridayError as exc:
+            error = exc.detail
+    else:
+        error = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    if request.htmx:
+        timeline = selectors.activity_list(user=request.user, party=party, limit=20)
+        return render(
+            request,
+            "parties/_timeline.html",
+            {
+                "party": party,
+                "timeline": timeline,
+                "activity_form": ActivityForm() if not error else form,
+                "activity_error": error,
+            },
+            status=422 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    return redirect("parties:detail", party_id=party.pk)
+
+
+@login_required
+@require_POST
+def party_handover(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
+    form = HandoverForm(request.POST)
+    if form.is_valid():
+        try:
+            services.party_change_owner(
+                by=request.user,
+                party=party,
+                owner=form.cleaned_data["owner"],
+                team=form.cleaned_data["team"],
+                note=form.cleaned_data["note"],
+            )
+            messages.success(
+                request, f"{party.display_name} was handed over to {form.cleaned_data['owner'].display}."
+            )
+        except FridayError as exc:
+            messages.error(request, exc.detail)
+    else:
+        messages.error(request, "Choose who to hand this record over to.")
+    # The new owner may be outside the user's scope: go back to the list if the record is no longer visible.
+    if selectors.parties_visible(request.user).filter(pk=party.pk).exists():
+        return redirect("parties:detail", party_id=party.pk)
+    return redirect("parties:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def party_delete(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
+    if request.method == "POST":
+        name = party.display_name
+        services.party_delete(by=request.user, party=party)
+        messages.success(request, f"{name} was deleted.")
+        return redirect("parties:list")
+    return render(request, "parties/confirm_delete.html", {"party": party})
+
+
+@login_required
+def organisation_suggest(request: AuthedRequest) -> HttpResponse:
+    orgs = selectors.organisation_suggestions(user=request.user, q=request.GET.get("organisation", "")[:100])
+    return render(request, "parties/_org_options.html", {"orgs": orgs})

@@ -1,0 +1,18 @@
+"""URL map: pages, the API at /api/v1/, sign-in."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from friday.accounts.views import LoginView
+from friday.api import api
+from friday.web import views as web_views
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("healthz", web_views.health, name="health"),
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("parties/", include("friday.parties.urls")),
+    path("settings/", include("friday.accounts.urls")),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,1 @@
+"""Web: the base layout, navigation, home page and shared UI pieces."""

@@ -1,0 +1,23 @@
+"""The home page: what is yours, and what happened lately on the records you can see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from friday.core.http import AuthedRequest
+from friday.web.selectors import home_summary
+
+
+@login_required
+def home(request: AuthedRequest) -> HttpResponse:
+    return render(request, "web/home.html", home_summary(user=request.user))
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
