@@ -157,6 +157,7 @@ FRIDAY_DEFAULT_REGION = os.environ.get("FRIDAY_DEFAULT_REGION", "GB").upper()
 # --- Static files (our own, plus front-end packages from node_modules) -------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
 STORAGES = {
     "default": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from friday.accounts.selectors import team_get, user_get
 from friday.core.errors import NotFound
@@ -393,7 +393,7 @@ def party_create(request: AuthedRequest, payload: PartyCreateIn, allow_duplicate
     party = services.party_create(
         by=request.user, data=_to_party_in(request, payload), allow_duplicates=allow_duplicates
     )
-    return 201, _detail(request, party.pk)
+    return Status(201, _detail(request, party.pk))
 
 
 @router.post(
@@ -431,7 +431,7 @@ def party_update(request: AuthedRequest, party_id: int, payload: PartyPatchIn):
 def party_delete(request: AuthedRequest, party_id: int):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     services.party_delete(by=request.user, party=party)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/{party_id}/handover", response={200: PartyOut, **ERRORS}, summary="Hand a party over")
@@ -465,13 +465,15 @@ def activity_create(request: AuthedRequest, party_id: int, payload: ActivityIn):
         body=payload.body,
         occurred_at=payload.occurred_at,
     )
-    return 201, activity
+    return Status(201, activity)
 
 
 @router.post("/{party_id}/emails", response={201: EmailOut, **ERRORS})
 def email_add(request: AuthedRequest, party_id: int, payload: EmailIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
-    return 201, services.email_add(by=request.user, party=party, address=payload.address, label=payload.label)
+    return Status(
+        201, services.email_add(by=request.user, party=party, address=payload.address, label=payload.label)
+    )
 
 
 @router.delete("/{party_id}/emails/{email_id}", response={204: None, **ERRORS})
@@ -479,13 +481,15 @@ def email_remove(request: AuthedRequest, party_id: int, email_id: int):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=EmailAddress, row_id=email_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/{party_id}/phones", response={201: PhoneOut, **ERRORS})
 def phone_add(request: AuthedRequest, party_id: int, payload: PhoneIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
-    return 201, services.phone_add(by=request.user, party=party, number=payload.number, label=payload.label)
+    return Status(
+        201, services.phone_add(by=request.user, party=party, number=payload.number, label=payload.label)
+    )
 
 
 @router.delete("/{party_id}/phones/{phone_id}", response={204: None, **ERRORS})
@@ -493,7 +497,7 @@ def phone_remove(request: AuthedRequest, party_id: int, phone_id: int):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=Phone, row_id=phone_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete("/{party_id}/addresses/{address_id}", response={204: None, **ERRORS})
@@ -501,4 +505,4 @@ def address_remove(request: AuthedRequest, party_id: int, address_id: int):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=Address, row_id=address_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
-    return 204, None
+    return Status(204, None)

@@ -1,0 +1,63 @@
+"""`friday bench`: generate a large dataset and measure the app over HTTP. The code lives in the repo's bench/."""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{generate,run}")
+        generate = actions.add_parser(
+            "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
+        )
+        generate.add_argument("--parties", type=int, default=100_000)
+        generate.add_argument("--activities", type=int, default=1_000_000, help="Timeline entries in all")
+        generate.add_argument("--batch", type=int, default=5_000, help="Parties per transaction")
+        generate.add_argument("--seed", type=int, default=1)
+        generate.add_argument("--force", action="store_true", help="Delete earlier bench data first")
+        run = actions.add_parser("run", help="Start `friday serve` and measure the party endpoints")
+        run.add_argument("--requests", type=int, default=200, help="Timed requests per endpoint")
+        run.add_argument("--port", type=int, default=None, help="Default: a free port")
+        run.add_argument("--seed", type=int, default=1)
+        run.add_argument("--no-save", action="store_true", help="Do not write JSON to bench/results/")
+
+    def handle(self, *args, action: str, **options) -> None:
+        root = str(settings.BASE_DIR)
+        if root not in sys.path:
+            sys.path.insert(0, root)  # bench/ sits next to friday/ in the repository and is not installed
+        from rich.console import Console
+
+        from bench import BenchError
+
+        console = Console()
+        try:
+            if action == "generate":
+                from bench.generate import generate, report
+
+                result = generate(
+                    parties=options["parties"],
+                    activities=options["activities"],
+                    batch=options["batch"],
+                    seed=options["seed"],
+                    force=options["force"],
+                    console=console,
+                )
+                report(result, console)
+            else:
+                from bench.run import run
+
+                run(
+                    requests=options["requests"],
+                    port=options["port"],
+                    seed=options["seed"],
+                    save=not options["no_save"],
+                    console=console,
+                )
+        except BenchError as exc:
+            raise CommandError(str(exc)) from exc
