@@ -126,7 +126,9 @@ def main() -> int:
     failed = pytest("SQLite", base_env, args)
     try:
         with postgres_cluster() as url:
-            failed |= pytest("PostgreSQL", {**base_env, "FRIDAY_DATABASE_URL": url}, args)
+            # Tests marked `once` do not depend on the database: they run in the SQLite pass only.
+            pg_args = args if "-m" in args else [*args, "-m", "not once"]
+            failed |= pytest("PostgreSQL", {**base_env, "FRIDAY_DATABASE_URL": url}, pg_args)
     except FileNotFoundError:
         message = "skipped: PostgreSQL not found (install the postgresql package)"
         print(f"\n=== {message}", flush=True)

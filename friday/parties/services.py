@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from friday.accounts.models import Team, User
 from friday.accounts.scoping import require_admin, require_write
 from friday.core import clock
-from friday.core.errors import Collector, Conflict, FridayError
+from friday.core.errors import Collector, Conflict, FridayError, NotFound
 from friday.core.events import event_emit
 from friday.parties import normalise
 from friday.parties.models import (
@@ -357,6 +357,15 @@ def _clean_address(errors: Collector, i: int, a: AddressIn) -> AddressIn | None:
 # --- services ---------------------------------------------------------------------------------------------
 
 
+def _require_visible(by: User, *parties: Party) -> None:
+    """Services decide authorisation too: a record outside `by`'s scope does not exist for them."""
+    from friday.parties.selectors import parties_visible
+
+    wanted = {p.pk for p in parties}
+    if len(wanted) != parties_visible(by).filter(pk__in=wanted).count():
+        raise NotFound("No such party.", code="party.not_found")
+
+
 def _timeline(
     party: Party, *, event: str, subject: str, by: User | None, data: dict | None = None
 ) -> Activity:
@@ -396,6 +405,8 @@ def party_create(*, by: User, data: PartyIn, allow_duplicates: bool = False) -> 
         errors.add("name", "An organisation needs a name.", code="invalid.required")
     if kind == PartyKind.ORGANISATION and data.affiliations:
         errors.add("affiliations", "Only people belong to organisations.", code="invalid.affiliation")
+    if data.affiliations:
+        _require_visible(by, *[a.organisation for a in data.affiliations])
     clean = _clean(errors, data, kind, existing_custom=None, creating=True)
     addresses = [a for i, x in enumerate(data.addresses or []) if (a := _clean_address(errors, i, x))]
     owner = data.owner or by
@@ -490,6 +501,7 @@ UPDATABLE = (
 def party_update(*, by: User, party: Party, data: PartyIn) -> Party:
     """Change what is set in `data` (None = unchanged; names in `data.clear` are emptied)."""
     require_write(by)
+    _require_visible(by, party)
     party = Party.objects.select_for_update().get(pk=party.pk)
     errors = Collector()
     if data.kind is not None and data.kind != party.kind:
@@ -508,6 +520,8 @@ def party_update(*, by: User, party: Party, data: PartyIn) -> Party:
     family = _text(errors, "family_name", data.family_name, max_length=100)
     name = _text(errors, "name", data.name, max_length=220)
     notes = _text(errors, "notes", data.notes, max_length=MAX_TEXT)
+    if data.affiliations:
+        _require_visible(by, *[a.organisation for a in data.affiliations])
     clean = _clean(errors, data, kind, existing_custom=party.custom, creating=False)
     addresses = None
     if data.addresses is not None:
@@ -610,6 +624,7 @@ def party_change_owner(
 ) -> Party:
     """Hand a party over to `owner` (and optionally a team), recording who handed it to whom (R19)."""
     require_write(by)
+    _require_visible(by, party)
     party = Party.objects.select_for_update(of=("self",)).select_related("owner", "team").get(pk=party.pk)
     errors = Collector()
     # Handing over may cross teams (that is what delegation is for), so only the new owner is checked.
@@ -651,6 +666,7 @@ def party_change_owner(
 def party_delete(*, by: User, party: Party) -> None:
     """Delete a party and its history. The event keeps its name and who deleted it."""
     require_write(by)
+    _require_visible(by, party)
     snapshot = {"display_name": party.display_name, "kind": party.kind}
     event_emit(name="party.deleted", subject=party, actor=by, payload=snapshot)
     party.delete()
@@ -668,6 +684,7 @@ def activity_log(
 ) -> Activity:
     """Add a note, call, meeting or email to a party's timeline."""
     require_write(by)
+    _require_visible(by, party)
     errors = Collector()
     if kind not in {
         ActivityKind.NOTE,
@@ -708,6 +725,7 @@ def activity_log(
 @transaction.atomic
 def email_add(*, by: User, party: Party, address: str, label: str = "") -> EmailAddress:
     require_write(by)
+    _require_visible(by, party)
     email = normalise.normalise_email(address, field="address")
     if party.emails.filter(address__iexact=email).exists():
         raise Conflict(f"{email} is already on this record.", code="party.email_exists", field="address")
@@ -722,6 +740,7 @@ def email_add(*, by: User, party: Party, address: str, label: str = "") -> Email
 @transaction.atomic
 def phone_add(*, by: User, party: Party, number: str, label: str = "") -> Phone:
     require_write(by)
+    _require_visible(by, party)
     phone = normalise.normalise_phone(number, field="number")
     if party.phones.filter(number=phone).exists():
         raise Conflict(f"{phone} is already on this record.", code="party.phone_exists", field="number")
@@ -736,6 +755,7 @@ def phone_add(*, by: User, party: Party, number: str, label: str = "") -> Phone:
 @transaction.atomic
 def contact_point_remove(*, by: User, party: Party, row: EmailAddress | Phone | Address) -> None:
     require_write(by)
+    _require_visible(by, party)
     field_name = {EmailAddress: "emails", Phone: "phones", Address: "addresses"}[type(row)]
     label = str(row)
     row.delete()

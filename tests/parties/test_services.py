@@ -213,3 +213,22 @@ def test_member_cannot_assign_a_team_they_are_not_in(cast):
     with pytest.raises(FridayError) as caught:
         make_person(cast.alice, team=cast.blue)
     assert caught.value.field == "team"
+
+
+def test_services_refuse_records_outside_the_users_scope(cast):
+    from friday.core.errors import NotFound
+
+    party = make_person(cast.alice)
+    with pytest.raises(NotFound):
+        services.activity_log(by=cast.bob, party=party, kind="note", body="sneaky")
+    with pytest.raises(NotFound):
+        services.party_change_owner(by=cast.bob, party=party, owner=cast.bob)
+    with pytest.raises(NotFound):
+        services.party_update(by=cast.olga, party=party, data=services.PartyIn(given_name="X"))
+    with pytest.raises(NotFound):
+        services.party_delete(by=cast.bob, party=party)
+    with pytest.raises(NotFound):
+        make_person(
+            cast.bob, "Y", "Z", affiliations=[services.AffiliationIn(organisation=make_org(cast.alice))]
+        )
+    assert Activity.objects.filter(party=party).count() == 1
