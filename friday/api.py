@@ -13,6 +13,7 @@ from ninja.security import HttpBearer, SessionAuth
 from friday.accounts.api import router as accounts_router
 from friday.accounts.services import token_authenticate
 from friday.core.errors import FridayError
+from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
 
 logger = logging.getLogger("friday.api")
@@ -50,6 +51,7 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/parties", parties_router)
+api.add_router("/custom-fields", fields_router)
 
 
 def _error(

@@ -33,6 +33,7 @@ from friday.parties.models import Address, EmailAddress, Party, Phone
 from friday.parties.normalise import normalise_lenient, phone_display
 
 router = Router(tags=["parties"])
+fields_router = Router(tags=["custom fields"])
 
 Kind = Literal["person", "organisation"]
 Role = Literal["customer", "supplier", "employee", "partner"]
@@ -506,3 +507,33 @@ def address_remove(request: AuthedRequest, party_id: int, address_id: int):
     row = selectors.contact_point_get(party=party, model=Address, row_id=address_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
     return Status(204, None)
+
+
+class CustomFieldOut(Schema):
+    key: str
+    label: str
+    field_type: Literal["text", "number", "date", "choice", "yes_no"]
+    choices: list[str]
+    required: bool
+    applies_to: Literal["", "person", "organisation"]
+    help_text: str
+
+
+class CustomFieldIn(InSchema):
+    label: Str100
+    key: Str50 = ""
+    field_type: Literal["text", "number", "date", "choice", "yes_no"]
+    choices: Annotated[list[Str100], Field(max_length=100)] = []
+    required: bool = False
+    applies_to: Literal["", "person", "organisation"] = ""
+    help_text: Str200 = ""
+
+
+@fields_router.get("", response=list[CustomFieldOut], summary="Custom fields an admin defined for parties")
+def custom_field_list(request: AuthedRequest):
+    return selectors.custom_field_list()
+
+
+@fields_router.post("", response={201: CustomFieldOut, **ERRORS}, summary="Define a custom field (admins)")
+def custom_field_create(request: AuthedRequest, payload: CustomFieldIn):
+    return Status(201, services.custom_field_create(by=request.user, **payload.model_dump()))

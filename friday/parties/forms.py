@@ -238,3 +238,22 @@ class HandoverForm(forms.Form):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="New team (optional)")
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+
+class CustomFieldForm(forms.Form):
+    label = forms.CharField(max_length=100)
+    key = forms.CharField(
+        max_length=50, required=False, help_text="Used in the API and imports; blank: from the label"
+    )
+    field_type = forms.ChoiceField(label="Type", choices=FieldType.choices)
+    choices = forms.CharField(
+        required=False,
+        max_length=2000,
+        help_text="For a choice field: one per line",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    applies_to = forms.ChoiceField(
+        choices=[("", "People and organisations"), *PartyKind.choices], required=False
+    )
+    required = forms.BooleanField(required=False, help_text="Every new or edited record must fill it in")
+    help_text = forms.CharField(max_length=200, required=False)

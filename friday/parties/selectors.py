@@ -19,6 +19,7 @@ from friday.parties.models import (
     Activity,
     Address,
     Affiliation,
+    CustomField,
     EmailAddress,
     Party,
     PartyKind,
@@ -282,3 +283,8 @@ def organisation_suggestions(*, user: User, q: str, limit: int = 10) -> list[Par
         return []
     qs = party_queryset(user=user, filters=PartyFilters(q=q, kind=PartyKind.ORGANISATION))
     return list(qs.order_by("sort_name", "id")[:limit])
+
+
+def custom_field_list() -> QuerySet[CustomField]:
+    """Custom field definitions: every signed-in user may read them (forms and API clients need them)."""
+    return CustomField.objects.order_by("position", "id")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.party_list, name="list"),
     path("new/", views.party_create, name="create"),
     path("organisations/suggest/", views.organisation_suggest, name="org_suggest"),
+    path("fields/", views.custom_fields, name="custom_fields"),
     path("<int:party_id>/", views.party_detail, name="detail"),
     path("<int:party_id>/edit/", views.party_edit, name="edit"),
     path("<int:party_id>/delete/", views.party_delete, name="delete"),

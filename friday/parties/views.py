@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import Team, User
-from friday.core.errors import FridayError
+from friday.accounts.scoping import require_admin
+from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.parties import selectors, services
-from friday.parties.forms import ActivityForm, HandoverForm, PartyForm
+from friday.parties.forms import ActivityForm, CustomFieldForm, HandoverForm, PartyForm
 from friday.parties.models import PartyKind, RoleName, Tag
 
 
@@ -252,3 +253,39 @@ def party_delete(request: AuthedRequest, party_id: int) -> HttpResponse:
 def organisation_suggest(request: AuthedRequest) -> HttpResponse:
     orgs = selectors.organisation_suggestions(user=request.user, q=request.GET.get("organisation", "")[:100])
     return render(request, "parties/_org_options.html", {"orgs": orgs})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def custom_fields(request: AuthedRequest) -> HttpResponse:
+    require_admin(request.user)
+    form = CustomFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            definition = services.custom_field_create(
+                by=request.user,
+                key=data["key"],
+                label=data["label"],
+                field_type=data["field_type"],
+                choices=data["choices"].splitlines(),
+                required=data["required"],
+                applies_to=data["applies_to"],
+                help_text=data["help_text"],
+            )
+        except FridayError as exc:
+            errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+            for error in errors:
+                form.add_error(error.field if error.field in form.fields else None, error.detail)
+        else:
+            messages.success(request, f"The field {definition.label} was added to every record's form.")
+            return redirect("parties:custom_fields")
+    return render(
+        request,
+        "parties/custom_fields.html",
+        {
+            "form": form,
+            "definitions": selectors.custom_field_list(),
+        },
+        status=422 if form.errors else 200,
+    )

@@ -186,3 +186,31 @@ def test_delete_asks_then_deletes(cast, web_for):
 def test_pages_need_sign_in(client):
     response = client.get("/parties/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_admin_defines_custom_fields_on_a_page(cast, web_for):
+    client = web_for(cast.admin)
+    bad = client.post("/parties/fields/", {"label": "Tier", "field_type": "choice", "choices": ""})
+    assert bad.status_code == 422 and "needs at least one choice" in _field_error(
+        bad.content.decode(), "choices"
+    )
+    ok = client.post(
+        "/parties/fields/",
+        {"label": "Service tier", "field_type": "choice", "choices": "Gold\nSilver", "required": "on"},
+    )
+    assert ok.status_code == 302
+    page = client.get("/parties/fields/").content.decode()
+    assert "Service tier" in page and "service_tier" in page and "Gold, Silver" in page
+    # the new field appears on the record form, and is required there
+    form = web_for(cast.alice).post("/parties/new/", {"kind": "person", "given_name": "Ada"})
+    assert "Service tier is required" in _field_error(form.content.decode(), "custom_service_tier")
+    assert web_for(cast.alice).get("/parties/fields/").status_code == 403
+
+
+def test_custom_fields_api(cast, api_for):
+    assert api_for(cast.alice).post("/custom-fields", {"label": "X", "field_type": "text"}).status_code == 403
+    created = api_for(cast.admin).post("/custom-fields", {"label": "Fleet size", "field_type": "number"})
+    assert created.status_code == 201 and created.json()["key"] == "fleet_size"
+    assert [f["key"] for f in api_for(cast.reader).get("/custom-fields").json()] == ["fleet_size"]
+    bad = api_for(cast.admin).post("/custom-fields", {"label": "Y", "field_type": "colour"})
+    assert bad.status_code == 422 and bad.json()["field"] == "field_type"

@@ -35,7 +35,8 @@ class Command(BaseCommand):
 
         from bench import BenchError
 
-        console = Console()
+        # A wide table even when the output goes to a file or a pipe.
+        console = Console() if sys.stdout.isatty() else Console(width=130)
         try:
             if action == "generate":
                 from bench.generate import generate, report
