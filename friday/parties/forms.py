@@ -224,7 +224,13 @@ def _initial(party: Party) -> dict[str, Any]:
 
 class ActivityForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[("note", "Note"), ("call", "Call"), ("meeting", "Meeting")],
+        choices=[
+            ("note", "Note"),
+            ("call", "Call"),
+            ("meeting", "Meeting"),
+            ("email_out", "Email sent"),
+            ("email_in", "Email received"),
+        ],
         widget=forms.HiddenInput,
         initial="note",
     )
