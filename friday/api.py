@@ -81,7 +81,8 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     errors: list[dict[str, str | None]] = [
         {
             "code": f"invalid.{e.get('type', 'value')}",
-            "detail": str(e.get("msg", "invalid")),
+            # pydantic prefixes custom validators' messages with "Value error, ": users need only the message
+            "detail": str(e.get("msg", "invalid")).removeprefix("Value error, "),
             "field": _field_path(e.get("loc", ())),
         }
         for e in exc.errors

@@ -2,6 +2,7 @@
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from friday.accounts.views import LoginView
 from friday.api import api
@@ -10,6 +11,7 @@ from friday.web import views as web_views
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.health, name="health"),
+    path("favicon.ico", RedirectView.as_view(url="/static/friday/favicon.svg", permanent=True)),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("parties/", include("friday.parties.urls")),

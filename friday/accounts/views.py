@@ -134,12 +134,12 @@ def team_create(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def token_list(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
-    new_token = None
     if request.method == "POST" and form.is_valid():
-        _, new_token = services.token_create(
-            user=request.user, name=form.cleaned_data["name"], by=request.user
-        )
-        form = TokenForm()
+        _, raw = services.token_create(user=request.user, name=form.cleaned_data["name"], by=request.user)
+        # Redirect after the POST (a reload must not make a second token); the session carries it once.
+        request.session["new_token"] = raw
+        return redirect("accounts:tokens")
+    new_token = request.session.pop("new_token", None)
     return render(
         request,
         "accounts/tokens.html",

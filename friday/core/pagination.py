@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
-from friday.core.errors import FridayError
+from friday.core.errors import FridayError, ValidationFailed
 
 
 @dataclass
@@ -54,9 +54,10 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             raise ValueError("wrong shape")
         return [_decode_value(v) for v in values]
     except (ValueError, TypeError, KeyError) as exc:
-        raise FridayError(
-            "The cursor is not valid; start again from the first page.", code="invalid_cursor", field="cursor"
-        ) from exc
+        error = FridayError(
+            "The cursor is not valid; start again from the first page.", code="invalid.cursor", field="cursor"
+        )
+        raise ValidationFailed([error]) from exc
 
 
 def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None, limit: int) -> Page:

@@ -16,6 +16,13 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()]
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    """Colleagues by the name people know them by, not their username."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.display
+
+
 class PartyForm(forms.Form):
     kind = forms.ChoiceField(choices=PartyKind.choices, widget=forms.RadioSelect, initial=PartyKind.PERSON)
     given_name = forms.CharField(max_length=100, required=False)
@@ -56,9 +63,13 @@ class PartyForm(forms.Form):
     address_city = forms.CharField(label="Town or city", max_length=100, required=False)
     address_postcode = forms.CharField(label="Postcode", max_length=20, required=False)
     address_country = forms.CharField(label="Country code", max_length=2, required=False)
-    birthday = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    customer_since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    owner = forms.ModelChoiceField(
+    birthday = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    customer_since = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    owner = UserChoiceField(
         queryset=User.objects.none(),
         required=False,
         help_text="Blank: you. To change it later, use Hand over",
@@ -139,6 +150,9 @@ class PartyForm(forms.Form):
 
     def add_service_error(self, exc: FridayError) -> None:
         """Show a service's refusal beside the field it names (or at the top of the form)."""
+        if exc.code == "party.possible_duplicates":
+            self.duplicates = exc.extra  # shown in its own box, with the matches and "save anyway"
+            return
         errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
         for error in errors:
             self.add_error(_form_field(error.field, self.fields), error.detail)
@@ -167,7 +181,10 @@ def _custom_form_field(definition: CustomField) -> forms.Field:
         return forms.DecimalField(label=label, help_text=help_text, required=False)
     if definition.field_type == FieldType.DATE:
         return forms.DateField(
-            label=label, help_text=help_text, required=False, widget=forms.DateInput(attrs={"type": "date"})
+            label=label,
+            help_text=help_text,
+            required=False,
+            widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         )
     if definition.field_type == FieldType.CHOICE:
         choices = [("", "—"), *[(c, c) for c in definition.choices]]
@@ -236,10 +253,16 @@ class ActivityForm(forms.Form):
     )
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When",
+        help_text="Blank: now",
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+    )
 
 
 class HandoverForm(forms.Form):
-    owner = forms.ModelChoiceField(
+    owner = UserChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"), label="New owner"
     )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="New team (optional)")

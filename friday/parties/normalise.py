@@ -41,14 +41,15 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise FridayError(
-            f"{value!r} is not a phone number: {exc}", code="invalid.phone", field=field
-        ) from exc
+        raise FridayError(f"{value!r} is not a phone number.", code="invalid.phone", field=field) from exc
     if not phonenumbers.is_valid_number(number):
+        if value.startswith(("+", "00")):
+            hint = "check the digits after the country code"
+        else:
+            example = phonenumbers.country_code_for_region(region)
+            hint = f"read as a number in {region}; for another country start with its code, e.g. +{example}"
         raise FridayError(
-            f"{value!r} is not a valid phone number (read in region {region}; add the country code, e.g. +44).",
-            code="invalid.phone",
-            field=field,
+            f"{value!r} is not a valid phone number ({hint}).", code="invalid.phone", field=field
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -58,8 +59,9 @@ def phone_display(e164: str) -> str:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    region = settings.FRIDAY_DEFAULT_REGION
-    if phonenumbers.region_code_for_number(number) == region:
+    # Compare calling codes, not regions: +44 7911… is Guernsey to the library, but a UK mobile to people.
+    home = phonenumbers.country_code_for_region(settings.FRIDAY_DEFAULT_REGION)
+    if number.country_code == home:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

@@ -60,23 +60,39 @@ def party_get(*, user: User, party_id: int, for_write: bool = False) -> Party:
 
 def party_detail(*, user: User, party_id: int) -> Party:
     party = party_get(user=user, party_id=party_id)
-    party_prefetch([party])
+    party_prefetch([party], user=user, members=party.kind == PartyKind.ORGANISATION)
     return party
 
 
-def party_prefetch(parties: list[Party]) -> None:
-    """Load roles, tags, emails, phones, addresses and affiliations for these parties in a fixed number of queries."""
+def party_prefetch(parties: list[Party], *, user: User, members: bool = False) -> None:
+    """Load roles, tags, contact points and links of these parties in a fixed number of queries.
+
+    Links to organisations (and, with `members`, an organisation's people) are limited to what `user`
+    may see: a record outside the scope does not show up, not even as a name.
+    """
     from django.db.models import prefetch_related_objects
 
-    prefetch_related_objects(
-        parties,
+    scope = visible_q(user)
+    affiliations = Affiliation.objects.select_related("organisation").order_by("id")
+    lookups: list[str | Prefetch] = [
         Prefetch("roles", queryset=PartyRole.objects.order_by("role")),
         Prefetch("party_tags", queryset=PartyTag.objects.select_related("tag").order_by("tag__slug")),
         "emails",
         "phones",
         "addresses",
-        Prefetch("affiliations", queryset=Affiliation.objects.select_related("organisation").order_by("id")),
-    )
+        Prefetch(
+            "affiliations",
+            queryset=affiliations
+            if not scope
+            else affiliations.filter(organisation__in=Party.objects.filter(scope).values("id")),
+        ),
+    ]
+    if members:
+        people = Affiliation.objects.select_related("person").order_by("person__sort_name", "id")
+        if scope:
+            people = people.filter(person__in=Party.objects.filter(scope).values("id"))
+        lookups.append(Prefetch("members", queryset=people))
+    prefetch_related_objects(parties, *lookups)
 
 
 @dataclass
@@ -150,7 +166,7 @@ def party_list(
         raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
     qs = party_queryset(user=user, filters=filters).select_related("owner", "team")
     page = keyset_page(qs, order=SORTS[sort], cursor=cursor, limit=limit)
-    party_prefetch(page.items)
+    party_prefetch(page.items, user=user)
     return page
 
 
@@ -206,6 +222,29 @@ class Duplicates:
 NAME_SIMILARITY = 88
 
 
+def _similar_name_ids(kind: str, name: str, limit: int = 200) -> list[int]:
+    """Ids of the `limit` parties of this kind whose names share the most trigrams with `name`."""
+    words = [w for w in re.split(r"[^\w]+", name) if len(w) >= 3]
+    if not words:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            grams = sorted({w[i : i + 3] for w in words for i in range(len(w) - 2)})
+            match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+            cursor.execute(
+                "SELECT p.id FROM party_fts JOIN parties_party p ON p.id = party_fts.rowid "
+                "WHERE party_fts MATCH %s AND p.kind = %s ORDER BY party_fts.rank LIMIT %s",
+                [match, kind, limit],
+            )
+        else:
+            cursor.execute(
+                "SELECT id FROM parties_party WHERE kind = %s AND %s <%% search_text "
+                "ORDER BY word_similarity(%s, search_text) DESC LIMIT %s",
+                [kind, name, name, limit],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def party_find_duplicates(
     *,
     user: User,
@@ -244,14 +283,9 @@ def party_find_duplicates(
                     "id", "sort_name"
                 )[:500]
             )
-        # Names sharing a 3+ character piece with this one: the search index narrows, rapidfuzz decides.
-        longest = max(wanted.split(), key=len, default="")
-        if len(longest) >= 3:
-            candidates += list(
-                Party.objects.filter(kind=kind)
-                .filter(_term_condition(longest))
-                .values_list("id", "sort_name")[:200]
-            )
+        # The search index ranks names by shared trigrams (typos included); rapidfuzz then decides.
+        ids = _similar_name_ids(kind, wanted)
+        candidates += list(Party.objects.filter(pk__in=ids).values_list("id", "sort_name"))
         for pid, name in candidates:
             score = int(fuzz.token_sort_ratio(wanted, name))
             if score >= NAME_SIMILARITY:

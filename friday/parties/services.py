@@ -305,6 +305,13 @@ def _write_addresses(party: Party, addresses: list[AddressIn]) -> None:
     Address.objects.bulk_create([Address(party=party, **vars(a)) for a in addresses])
 
 
+def _current_addresses(party: Party) -> list[dict[str, str]]:
+    fields = ["line1", "line2", "city", "region", "postcode", "country", "label"]
+    return [
+        dict(zip(fields, row, strict=True)) for row in party.addresses.order_by("id").values_list(*fields)
+    ]
+
+
 def _write_affiliations(party: Party, affiliations: list[AffiliationIn]) -> None:
     keep = [a.organisation.pk for a in affiliations]
     Affiliation.objects.filter(person=party).exclude(organisation_id__in=keep).delete()
@@ -591,10 +598,12 @@ def party_update(*, by: User, party: Party, data: PartyIn) -> Party:
     ):
         _write_tags(party, clean.tags)
         related_changes.append("tags")
-    if addresses is not None:
+    if addresses is not None and [vars(a) for a in addresses] != _current_addresses(party):
         _write_addresses(party, addresses)
         related_changes.append("addresses")
-    if data.affiliations is not None:
+    if data.affiliations is not None and {(a.organisation.pk, a.job_title) for a in data.affiliations} != set(
+        party.affiliations.values_list("organisation_id", "job_title")
+    ):
         _write_affiliations(party, data.affiliations)
         related_changes.append("affiliations")
 
@@ -654,7 +663,7 @@ def party_change_owner(
         by=by,
         data={**data, "note": note},
     )
-    event = event_emit(name="party.owner_changed", subject=party, actor=by, payload=data)
+    event = event_emit(name="party.owner_changed", subject=party, actor=by, payload={**data, "note": note})
     if owner.pk != by.pk and owner.email:
         from friday.parties.tasks import handover_notify
 

@@ -25,9 +25,17 @@ def handover_notify(*, event_id: int) -> str:
     url = f"{settings.FRIDAY_BASE_URL.rstrip('/')}/parties/{party.pk}/"
     message = EmailMessage(
         subject=f"{by} handed {party.display_name} over to you",
-        body=f"Hello {owner.display},\n\n{by} handed {party.display_name} over to you.\n\nOpen it: {url}\n",
+        body=_handover_body(owner.display, by, party.display_name, event.payload.get("note", ""), url),
         to=[owner.email],
         headers={"Message-ID": f"<handover-{event.pk}@friday.local>"},
     )
     message.send(fail_silently=False)
     return "sent"
+
+
+def _handover_body(owner: str, by: str, party: str, note: str, url: str) -> str:
+    lines = [f"Hello {owner},", "", f"{by} handed {party} over to you."]
+    if note:
+        lines += ["", f"Their note: {note}"]
+    lines += ["", f"Open it: {url}", ""]
+    return "\n".join(lines)

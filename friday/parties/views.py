@@ -125,8 +125,6 @@ def _save_party(request: AuthedRequest, form: PartyForm) -> HttpResponse | None:
             party = services.party_update(by=request.user, party=form.party, data=data)
             messages.success(request, "Your changes were saved.")
     except FridayError as exc:
-        if exc.code == "party.possible_duplicates":
-            form.duplicates = exc.extra
         form.add_service_error(exc)
         return None
     return redirect("parties:detail", party_id=party.pk)
@@ -187,6 +185,7 @@ def activity_add(request: AuthedRequest, party_id: int) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 subject=form.cleaned_data["subject"],
                 body=form.cleaned_data["body"],
+                occurred_at=form.cleaned_data["occurred_at"],
             )
         except FridayError as exc:
             error = exc.detail

@@ -139,7 +139,9 @@ def test_only_admins_manage_users_and_teams(cast):
 
 def test_tokens_shown_once_stored_hashed_and_revocable(cast, web_for, api_for):
     client = web_for(cast.alice)
-    page = client.post("/settings/tokens/", {"name": "sync"}).content.decode()
+    created = client.post("/settings/tokens/", {"name": "sync"})
+    assert created.status_code == 302  # post/redirect/get: a reload cannot make a second token
+    page = client.get(created["Location"]).content.decode()
     raw = re.search(r'id="new-token">([^<]+)<', page).group(1)
     token = ApiToken.objects.get(user=cast.alice, name="sync")
     assert raw not in token.digest and len(token.digest) == 64 and raw.startswith(token.prefix)

@@ -95,3 +95,14 @@ def test_layout_works_on_a_phone_screen(page: Page, live_server, staff):
     sign_in(page, live_server.url, "sam")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"page scrolls sideways on a phone ({width}px)"
+
+
+def test_an_empty_note_shows_its_error_without_a_page_load(page: Page, live_server, staff):
+    from friday.parties.services import PartyIn, party_create
+
+    party = party_create(by=staff, data=PartyIn(kind="person", given_name="Ada"))
+    sign_in(page, live_server.url, "sam")
+    page.goto(f"{live_server.url}/parties/{party.pk}/")
+    page.get_by_role("button", name="Add to timeline").click()
+    expect(page.get_by_role("alert")).to_contain_text("Write something")
+    assert "<script" not in page.title()

@@ -214,3 +214,56 @@ def test_custom_fields_api(cast, api_for):
     assert [f["key"] for f in api_for(cast.reader).get("/custom-fields").json()] == ["fleet_size"]
     bad = api_for(cast.admin).post("/custom-fields", {"label": "Y", "field_type": "colour"})
     assert bad.status_code == 422 and bad.json()["field"] == "field_type"
+
+
+def test_editing_keeps_dates_and_records_only_real_changes(cast, web_for):
+    import datetime as dt
+
+    party = make_person(cast.alice, birthday=dt.date(1996, 2, 29), customer_since=dt.date(2020, 5, 1))
+    client = web_for(cast.alice)
+    page = client.get(f"/parties/{party.pk}/edit/").content.decode()
+    assert 'value="1996-02-29"' in page and 'value="2020-05-01"' in page  # what <input type=date> accepts
+    form = {
+        "given_name": "Augusta",
+        "family_name": "Lovelace",
+        "birthday": "1996-02-29",
+        "customer_since": "2020-05-01",
+        "team": cast.red.pk,
+    }
+    assert client.post(f"/parties/{party.pk}/edit/", form).status_code == 302
+    party.refresh_from_db()
+    assert party.birthday == dt.date(1996, 2, 29) and party.customer_since == dt.date(2020, 5, 1)
+    assert DomainEvent.objects.get(name="party.updated").payload["fields"] == ["given_name"]
+
+
+def test_organisation_page_lists_only_people_the_user_may_see(cast, web_for):
+    from friday.parties.services import AffiliationIn
+
+    org = make_org(cast.manager, "Acme Ltd", team=cast.red)
+    make_person(
+        cast.alice, "Red", "Person", affiliations=[AffiliationIn(organisation=org, job_title="Buyer")]
+    )
+    make_person(
+        cast.manager,
+        "Blue",
+        "Person",
+        owner=cast.bob,
+        team=cast.blue,
+        affiliations=[AffiliationIn(organisation=org)],
+    )
+    page = web_for(cast.manager).get(f"/parties/{org.pk}/").content.decode()
+    assert "Red Person" in page and "Buyer" in page and "Blue Person" in page
+    # bob cannot see Acme (team Red): his person's page does not name it
+    blue = Party.objects.get(display_name="Blue Person")
+    assert "Acme" not in web_for(cast.bob).get(f"/parties/{blue.pk}/").content.decode()
+
+
+def test_timeline_entry_can_be_dated_in_the_past(cast, web_for):
+    party = make_person(cast.alice)
+    client = web_for(cast.alice)
+    client.post(
+        f"/parties/{party.pk}/activities/",
+        {"kind": "call", "body": "Rang back", "occurred_at": "2026-01-05T09:30"},
+    )
+    call = Activity.objects.get(party=party, kind="call")
+    assert call.occurred_at.year == 2026 and call.occurred_at.month == 1 and call.occurred_at.day == 5

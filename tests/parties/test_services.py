@@ -232,3 +232,20 @@ def test_services_refuse_records_outside_the_users_scope(cast):
             cast.bob, "Y", "Z", affiliations=[services.AffiliationIn(organisation=make_org(cast.alice))]
         )
     assert Activity.objects.filter(party=party).count() == 1
+
+
+def test_typos_anywhere_in_a_name_are_likely_duplicates(cast):
+    make_person(cast.alice, "Grace", "Hopper-Murray")
+    for given, family in (
+        ("Grace", "Hopper-Murrey"),
+        ("Grayce", "Hopper-Murray"),
+        ("grace", "HOPPER MURRAY"),
+    ):
+        data = services.PartyIn(kind="person", given_name=given, family_name=family)
+        with pytest.raises(Conflict) as caught:
+            services.party_create(by=cast.alice, data=data)
+        assert caught.value.extra["matches"][0]["display_name"] == "Grace Hopper-Murray", (given, family)
+    # a different person is not a duplicate
+    services.party_create(
+        by=cast.alice, data=services.PartyIn(kind="person", given_name="Ada", family_name="Byron")
+    )

@@ -62,3 +62,5 @@ class Command(BaseCommand):
                 )
         except BenchError as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt as exc:
+            raise CommandError("Interrupted (the bench server, if any, was stopped).") from exc

@@ -33,6 +33,7 @@ class Command(BaseCommand):
             "gthread",
             "--access-logfile",
             "-",
+            "--no-control-socket",
             "--graceful-timeout",
             "10",
             "--forwarded-allow-ips",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -1531,6 +1532,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed: int, **options) -> None:
         console = Console(file=cast(IO[str], _ConsoleFile(self.stdout)), highlight=False, soft_wrap=True)
+        # A fresh FRIDAY_DATA_DIR has no tables yet: create them, as `friday run` would.
+        call_command("migrate", interactive=False, verbosity=0)
         if User.objects.filter(username=MARKER_USERNAME).exists():
             console.print(
                 f"The demo is already loaded (the user {MARKER_USERNAME!r} exists): nothing was added. "
@@ -1541,7 +1544,8 @@ class Command(BaseCommand):
         if existing:
             raise CommandError(
                 f"This database already holds {existing} parties. The demo loads only into an empty CRM, "
-                "so sample records never mix with real ones: point FRIDAY_DATA_DIR at a fresh directory."
+                "so sample records never mix with real ones: point FRIDAY_DATA_DIR at a fresh directory, e.g. "
+                "FRIDAY_DATA_DIR=./var-demo friday demo, then FRIDAY_DATA_DIR=./var-demo make run."
             )
         columns = (
             TextColumn("{task.description:<28}"),
