@@ -6,7 +6,7 @@ from ninja import Router, Schema
 
 from friday.accounts.selectors import team_list, user_get, user_list
 from friday.core.http import AuthedRequest
-from friday.core.schemas import ErrorOut
+from friday.core.schemas import ErrorOut, Id
 
 router = Router(tags=["users"])
 
@@ -43,7 +43,7 @@ def users(request: AuthedRequest):
 
 
 @router.get("/users/{user_id}", response={200: UserOut, 404: ErrorOut})
-def user(request: AuthedRequest, user_id: int):
+def user(request: AuthedRequest, user_id: Id):
     return user_get(viewer=request.user, user_id=user_id)
 
 

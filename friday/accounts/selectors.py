@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from friday.accounts.models import ApiToken, Team, User
 from friday.core.errors import NotFound
+from friday.core.ids import valid_id
 
 
 def user_list(*, viewer: User, include_inactive: bool = False) -> QuerySet[User]:
@@ -16,7 +17,11 @@ def user_list(*, viewer: User, include_inactive: bool = False) -> QuerySet[User]
 
 
 def user_get(*, viewer: User, user_id: int) -> User:
-    user = user_list(viewer=viewer, include_inactive=True).filter(pk=user_id).first()
+    user = (
+        user_list(viewer=viewer, include_inactive=True).filter(pk=user_id).first()
+        if valid_id(user_id)
+        else None
+    )
     if user is None:
         raise NotFound("No such user.", code="user.not_found")
     return user
@@ -27,7 +32,7 @@ def team_list(*, viewer: User) -> QuerySet[Team]:
 
 
 def team_get(*, viewer: User, team_id: int) -> Team:
-    team = Team.objects.filter(pk=team_id).first()
+    team = Team.objects.filter(pk=team_id).first() if valid_id(team_id) else None
     if team is None:
         raise NotFound("No such team.", code="team.not_found")
     return team
@@ -39,7 +44,7 @@ def token_list(*, viewer: User) -> QuerySet[ApiToken]:
 
 
 def token_get(*, viewer: User, token_id: int) -> ApiToken:
-    token = token_list(viewer=viewer).filter(pk=token_id).first()
+    token = token_list(viewer=viewer).filter(pk=token_id).first() if valid_id(token_id) else None
     if token is None:
         raise NotFound("No such token.", code="token.not_found")
     return token

@@ -90,6 +90,8 @@ def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None, limit: in
 
 
 def _attr(obj: Any, path: str) -> Any:
+    if isinstance(obj, dict):  # rows of a .values() queryset
+        return obj[path]
     for part in path.split("__"):
         obj = getattr(obj, part)
     return obj

@@ -7,6 +7,8 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from friday.core.ids import MAX_ID
+
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
@@ -29,6 +31,10 @@ Str254 = Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_nu
 Str500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
 Str2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
 Str10k = Annotated[str, StringConstraints(max_length=10000), AfterValidator(_no_nul)]
+
+
+# Ids as clients may send them: a positive 64-bit integer (larger ones cannot exist and would overflow SQL).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class InSchema(Schema):

@@ -12,6 +12,7 @@ from friday.core.errors import NotFound
 from friday.core.http import AuthedRequest
 from friday.core.schemas import (
     ErrorOut,
+    Id,
     InSchema,
     Str2,
     Str10k,
@@ -54,7 +55,7 @@ class AddressSchema(InSchema):
 
 
 class AffiliationIn(InSchema):
-    organisation_id: int
+    organisation_id: Id
     job_title: Str120 = ""
 
 
@@ -71,8 +72,8 @@ class PartyCreateIn(InSchema):
     affiliations: Annotated[list[AffiliationIn], Field(max_length=20)] = []
     birthday: dt.date | None = None
     customer_since: dt.date | None = None
-    owner_id: int | None = None
-    team_id: int | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
     email_consent: bool = False
     do_not_contact: bool = False
     notes: Str10k = ""
@@ -91,7 +92,7 @@ class PartyPatchIn(InSchema):
     affiliations: Annotated[list[AffiliationIn], Field(max_length=20)] | None = None
     birthday: dt.date | None = None
     customer_since: dt.date | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     email_consent: bool | None = None
     do_not_contact: bool | None = None
     notes: Str10k | None = None
@@ -129,7 +130,7 @@ class AddressOut(Schema):
 
 
 class AffiliationOut(Schema):
-    organisation_id: int
+    organisation_id: Id
     organisation_name: str
     job_title: str
 
@@ -199,8 +200,24 @@ class PartyOut(Schema):
         return {"id": obj.team.pk, "name": obj.team.name} if obj.team else None
 
 
+class PartySummaryOut(Schema):
+    """A list row: the party's essentials. GET /parties/{id} has everything."""
+
+    id: int
+    kind: Kind
+    display_name: str
+    roles: list[str]
+    tags: list[str]
+    email: str = Field(description="The primary email, or empty")
+    phone: str = Field(description="The primary phone (E.164), or empty")
+    owner: Ref | None
+    team: Ref | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class PartyPage(Schema):
-    items: list[PartyOut]
+    items: list[PartySummaryOut]
     next_cursor: str | None
 
 
@@ -209,8 +226,8 @@ class ListParams(Schema):
     kind: Kind | None = None
     role: Role | None = None
     tag: Str60 = ""
-    owner_id: int | None = None
-    team_id: int | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
     sort: Literal["name", "-name", "created", "-created", "updated", "-updated"] = "name"
     cursor: Str500 | None = None
     limit: int = Field(50, ge=1, le=200)
@@ -259,8 +276,8 @@ class PhoneIn(InSchema):
 
 
 class HandoverIn(InSchema):
-    owner_id: int
-    team_id: int | None = None
+    owner_id: Id
+    team_id: Id | None = None
     note: Str2000 = ""
 
 
@@ -279,7 +296,7 @@ class DuplicateCheckIn(InSchema):
     name: Str220 = ""
     emails: Annotated[list[Str254], Field(max_length=20)] = []
     phones: Annotated[list[Str40], Field(max_length=20)] = []
-    organisation_ids: Annotated[list[int], Field(max_length=20)] = []
+    organisation_ids: Annotated[list[Id], Field(max_length=20)] = []
 
 
 class DuplicatesOut(Schema):
@@ -290,7 +307,7 @@ class DuplicatesOut(Schema):
 # --- translating input to the service's PartyIn ----------------------------------------------------------
 
 
-def _organisation(request: AuthedRequest, organisation_id: int, index: int) -> Party:
+def _organisation(request: AuthedRequest, organisation_id: Id, index: int) -> Party:
     try:
         org = selectors.party_get(user=request.user, party_id=organisation_id)
     except NotFound as exc:
@@ -343,7 +360,7 @@ def _to_party_in(request: AuthedRequest, payload: PartyCreateIn | PartyPatchIn) 
     return data
 
 
-def _user_ref(request: AuthedRequest, user_id: int, field: str):
+def _user_ref(request: AuthedRequest, user_id: Id, field: str):
     try:
         return user_get(viewer=request.user, user_id=user_id)
     except NotFound as exc:
@@ -351,7 +368,7 @@ def _user_ref(request: AuthedRequest, user_id: int, field: str):
         raise
 
 
-def _team_ref(request: AuthedRequest, team_id: int, field: str):
+def _team_ref(request: AuthedRequest, team_id: Id, field: str):
     try:
         return team_get(viewer=request.user, team_id=team_id)
     except NotFound as exc:
@@ -359,7 +376,7 @@ def _team_ref(request: AuthedRequest, team_id: int, field: str):
         raise
 
 
-def _detail(request: AuthedRequest, party_id: int) -> Party:
+def _detail(request: AuthedRequest, party_id: Id) -> Party:
     return selectors.party_detail(user=request.user, party_id=party_id)
 
 
@@ -415,28 +432,28 @@ def party_duplicates(request: AuthedRequest, payload: DuplicateCheckIn):
 
 
 @router.get("/{party_id}", response={200: PartyOut, **ERRORS})
-def party_read(request: AuthedRequest, party_id: int):
+def party_read(request: AuthedRequest, party_id: Id):
     return _detail(request, party_id)
 
 
 @router.patch(
     "/{party_id}", response={200: PartyOut, **ERRORS}, summary="Change a party (only the fields sent)"
 )
-def party_update(request: AuthedRequest, party_id: int, payload: PartyPatchIn):
+def party_update(request: AuthedRequest, party_id: Id, payload: PartyPatchIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     services.party_update(by=request.user, party=party, data=_to_party_in(request, payload))
     return _detail(request, party_id)
 
 
 @router.delete("/{party_id}", response={204: None, **ERRORS})
-def party_delete(request: AuthedRequest, party_id: int):
+def party_delete(request: AuthedRequest, party_id: Id):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     services.party_delete(by=request.user, party=party)
     return Status(204, None)
 
 
 @router.post("/{party_id}/handover", response={200: PartyOut, **ERRORS}, summary="Hand a party over")
-def party_handover(request: AuthedRequest, party_id: int, payload: HandoverIn):
+def party_handover(request: AuthedRequest, party_id: Id, payload: HandoverIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     owner = _user_ref(request, payload.owner_id, "owner_id")
     team = _team_ref(request, payload.team_id, "team_id") if payload.team_id is not None else None
@@ -447,7 +464,7 @@ def party_handover(request: AuthedRequest, party_id: int, payload: HandoverIn):
 @router.get(
     "/{party_id}/activities", response={200: ActivityPage, **ERRORS}, summary="The timeline, newest first"
 )
-def activity_list(request: AuthedRequest, party_id: int, params: Query[PageParams]):
+def activity_list(request: AuthedRequest, party_id: Id, params: Query[PageParams]):
     party = selectors.party_get(user=request.user, party_id=party_id)
     page = selectors.activity_list(user=request.user, party=party, cursor=params.cursor, limit=params.limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -456,7 +473,7 @@ def activity_list(request: AuthedRequest, party_id: int, params: Query[PageParam
 @router.post(
     "/{party_id}/activities", response={201: ActivityOut, **ERRORS}, summary="Log a note, call, meeting…"
 )
-def activity_create(request: AuthedRequest, party_id: int, payload: ActivityIn):
+def activity_create(request: AuthedRequest, party_id: Id, payload: ActivityIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     activity = services.activity_log(
         by=request.user,
@@ -470,7 +487,7 @@ def activity_create(request: AuthedRequest, party_id: int, payload: ActivityIn):
 
 
 @router.post("/{party_id}/emails", response={201: EmailOut, **ERRORS})
-def email_add(request: AuthedRequest, party_id: int, payload: EmailIn):
+def email_add(request: AuthedRequest, party_id: Id, payload: EmailIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     return Status(
         201, services.email_add(by=request.user, party=party, address=payload.address, label=payload.label)
@@ -478,7 +495,7 @@ def email_add(request: AuthedRequest, party_id: int, payload: EmailIn):
 
 
 @router.delete("/{party_id}/emails/{email_id}", response={204: None, **ERRORS})
-def email_remove(request: AuthedRequest, party_id: int, email_id: int):
+def email_remove(request: AuthedRequest, party_id: Id, email_id: Id):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=EmailAddress, row_id=email_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
@@ -486,7 +503,7 @@ def email_remove(request: AuthedRequest, party_id: int, email_id: int):
 
 
 @router.post("/{party_id}/phones", response={201: PhoneOut, **ERRORS})
-def phone_add(request: AuthedRequest, party_id: int, payload: PhoneIn):
+def phone_add(request: AuthedRequest, party_id: Id, payload: PhoneIn):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     return Status(
         201, services.phone_add(by=request.user, party=party, number=payload.number, label=payload.label)
@@ -494,7 +511,7 @@ def phone_add(request: AuthedRequest, party_id: int, payload: PhoneIn):
 
 
 @router.delete("/{party_id}/phones/{phone_id}", response={204: None, **ERRORS})
-def phone_remove(request: AuthedRequest, party_id: int, phone_id: int):
+def phone_remove(request: AuthedRequest, party_id: Id, phone_id: Id):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=Phone, row_id=phone_id)
     services.contact_point_remove(by=request.user, party=party, row=row)
@@ -502,7 +519,7 @@ def phone_remove(request: AuthedRequest, party_id: int, phone_id: int):
 
 
 @router.delete("/{party_id}/addresses/{address_id}", response={204: None, **ERRORS})
-def address_remove(request: AuthedRequest, party_id: int, address_id: int):
+def address_remove(request: AuthedRequest, party_id: Id, address_id: Id):
     party = selectors.party_get(user=request.user, party_id=party_id, for_write=True)
     row = selectors.contact_point_get(party=party, model=Address, row_id=address_id)
     services.contact_point_remove(by=request.user, party=party, row=row)

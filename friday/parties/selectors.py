@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz
 
-from friday.accounts.models import User
+from friday.accounts.models import Team, User
 from friday.accounts.scoping import visible_q
 from friday.core.errors import FridayError, NotFound
+from friday.core.ids import valid_id
 from friday.core.pagination import Page, keyset_page
 from friday.parties import normalise
 from friday.parties.models import (
@@ -48,7 +51,9 @@ def parties_visible(user: User) -> QuerySet[Party]:
 
 def party_get(*, user: User, party_id: int, for_write: bool = False) -> Party:
     """The party if `user` may see it (and, with for_write, change it); otherwise NotFound — never 403."""
-    party = parties_visible(user).select_related("owner", "team").filter(pk=party_id).first()
+    party = None
+    if valid_id(party_id):
+        party = parties_visible(user).select_related("owner", "team").filter(pk=party_id).first()
     if party is None:
         raise NotFound("No such party.", code="party.not_found")
     if for_write:
@@ -146,6 +151,10 @@ def party_queryset(*, user: User, filters: PartyFilters) -> QuerySet[Party]:
     if filters.tag:
         tag = Tag.objects.filter(slug=filters.tag.strip().lower()).first()
         qs = qs.filter(id__in=PartyTag.objects.filter(tag=tag).values("party_id")) if tag else qs.none()
+    for name in ("owner_id", "team_id"):
+        value = getattr(filters, name)
+        if value is not None and not valid_id(value):
+            raise FridayError("No such id.", code="invalid.id", field=name)
     if filters.owner_id is not None:
         qs = qs.filter(owner_id=filters.owner_id)
     if filters.team_id is not None:
@@ -155,26 +164,103 @@ def party_queryset(*, user: User, filters: PartyFilters) -> QuerySet[Party]:
     return qs
 
 
+@dataclass(slots=True)
+class PartySummary:
+    """One row of a party list: what lists show, read without building model instances (see bench/)."""
+
+    id: int
+    kind: str
+    display_name: str
+    sort_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    owner: dict[str, Any] | None = None
+    team: dict[str, Any] | None = None
+    roles: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    email: str = ""
+    phone: str = ""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == PartyKind.PERSON
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "kind",
+    "display_name",
+    "sort_name",
+    "created_at",
+    "updated_at",
+    "owner_id",
+    "team_id",
+)
+
+
 def party_list(
     *, user: User, filters: PartyFilters, sort: str = "name", cursor: str | None = None, limit: int = 50
 ) -> Page:
+    """A page of PartySummary rows: one query for the page, one per related table, whatever the page size."""
     if sort not in SORTS:
         raise FridayError(
             f"Cannot sort by {sort!r}; use one of {', '.join(SORTS)}.", code="invalid.sort", field="sort"
         )
     if not 1 <= limit <= MAX_LIMIT:
         raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
-    qs = party_queryset(user=user, filters=filters).select_related("owner", "team")
+    qs = party_queryset(user=user, filters=filters).values(*SUMMARY_FIELDS)
     page = keyset_page(qs, order=SORTS[sort], cursor=cursor, limit=limit)
-    party_prefetch(page.items, user=user)
+    page.items = party_summaries(page.items)
     return page
+
+
+def party_summaries(rows: list[dict[str, Any]]) -> list[PartySummary]:
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    people = {
+        u["id"]: {"id": u["id"], "name": f"{u['first_name']} {u['last_name']}".strip() or u["username"]}
+        for u in User.objects.filter(pk__in={r["owner_id"] for r in rows if r["owner_id"]}).values(
+            "id", "username", "first_name", "last_name"
+        )
+    }
+    teams = {
+        t["id"]: {"id": t["id"], "name": t["name"]}
+        for t in Team.objects.filter(pk__in={r["team_id"] for r in rows if r["team_id"]}).values("id", "name")
+    }
+    summaries = {}
+    for row in rows:
+        owner_id, team_id = row.pop("owner_id"), row.pop("team_id")
+        summaries[row["id"]] = PartySummary(**row, owner=people.get(owner_id), team=teams.get(team_id))
+    for pid, role in (
+        PartyRole.objects.filter(party_id__in=ids).order_by("role").values_list("party_id", "role")
+    ):
+        summaries[pid].roles.append(role)
+    tags = (
+        PartyTag.objects.filter(party_id__in=ids).order_by("tag__slug").values_list("party_id", "tag__name")
+    )
+    for pid, name in tags:
+        summaries[pid].tags.append(name)
+    for pid, address in EmailAddress.objects.filter(party_id__in=ids, is_primary=True).values_list(
+        "party_id", "address"
+    ):
+        summaries[pid].email = address
+    for pid, number in Phone.objects.filter(party_id__in=ids, is_primary=True).values_list(
+        "party_id", "number"
+    ):
+        summaries[pid].phone = number
+    return [summaries[i] for i in ids]
 
 
 def contact_point_get(
     *, party: Party, model: type[EmailAddress] | type[Phone] | type[Address], row_id: int
 ) -> EmailAddress | Phone | Address:
     """An email, phone or address row of `party` (already scoped); NotFound if it belongs elsewhere."""
-    row = model.objects.filter(party=party, pk=row_id).first()
+    row = model.objects.filter(party=party, pk=row_id).first() if valid_id(row_id) else None
     if row is None:
         raise NotFound(f"No such {model._meta.verbose_name} on this party.", code="contact_point.not_found")
     return row
