@@ -135,7 +135,7 @@ def test_a_rolled_back_change_leaves_no_row_activity_event_or_task(cast):
     )
 
     class Boom(Exception):
-        pass
+        """Raised to roll the transaction back."""
 
     with pytest.raises(Boom), transaction.atomic():
         services.party_change_owner(by=cast.alice, party=party, owner=cast.olga)
