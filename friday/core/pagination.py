@@ -75,7 +75,9 @@ def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None, limit: in
             op = "lt" if order[i].startswith("-") else "gt"
             step &= Q(**{f"{name}__{op}": values[i]})
             condition |= step
-        qs = qs.filter(condition)
+        # The leading column's bound on its own lets the database seek the index instead of scanning it.
+        first_op = "lte" if order[0].startswith("-") else "gte"
+        qs = qs.filter(Q(**{f"{fields[0]}__{first_op}": values[0]}) & condition)
     rows = list(
         qs.order_by(
             *[F(f).desc() if o.startswith("-") else F(f).asc() for f, o in zip(fields, order, strict=True)]

@@ -77,8 +77,8 @@ def party_prefetch(parties: list[Party], *, user: User, members: bool = False) -
     """
     from django.db.models import prefetch_related_objects
 
-    scope = visible_q(user)
-    affiliations = Affiliation.objects.select_related("organisation").order_by("id")
+    # The scope applies to the linked party through the join (a few rows), never as an IN over all parties.
+    org_scope = visible_q(user, owner="organisation__owner", team="organisation__team")
     lookups: list[str | Prefetch] = [
         Prefetch("roles", queryset=PartyRole.objects.order_by("role")),
         Prefetch("party_tags", queryset=PartyTag.objects.select_related("tag").order_by("tag__slug")),
@@ -87,16 +87,13 @@ def party_prefetch(parties: list[Party], *, user: User, members: bool = False) -
         "addresses",
         Prefetch(
             "affiliations",
-            queryset=affiliations
-            if not scope
-            else affiliations.filter(organisation__in=Party.objects.filter(scope).values("id")),
+            queryset=Affiliation.objects.select_related("organisation").filter(org_scope).order_by("id"),
         ),
     ]
     if members:
-        people = Affiliation.objects.select_related("person").order_by("person__sort_name", "id")
-        if scope:
-            people = people.filter(person__in=Party.objects.filter(scope).values("id"))
-        lookups.append(Prefetch("members", queryset=people))
+        person_scope = visible_q(user, owner="person__owner", team="person__team")
+        people = Affiliation.objects.select_related("person").filter(person_scope)
+        lookups.append(Prefetch("members", queryset=people.order_by("person__sort_name", "id")))
     prefetch_related_objects(parties, *lookups)
 
 
