@@ -59,7 +59,11 @@ from friday.parties.models import (
 from friday.parties.services import search_text_for, tags_get_or_create
 
 SPAN = dt.timedelta(days=730)  # parties and activities are spread over two years
-TEAMS = [("North", "Domestic customers north of the river"), ("South", "Domestic customers south"), ("Commercial", "Businesses and landlords")]  # fmt: skip
+TEAMS = [
+    ("North", "Domestic customers north of the river"),
+    ("South", "Domestic customers south of the river"),
+    ("Commercial", "Businesses and landlords"),
+]
 # username suffix, first name, last name, role, team names
 USERS = [
     ("admin", "Bench", "Admin", Role.ADMIN, []),
@@ -71,8 +75,23 @@ USERS = [
     ("eli", "Eli", "Brandt", Role.MEMBER, ["Commercial"]),
     ("fay", "Fay", "Quinn", Role.MEMBER, ["Commercial", "North"]),
 ]
-MOBILE_PREFIXES = ["+4477000", "+4477001", "+4477003", "+4477007", "+4477008"]  # valid for libphonenumber
-LANDLINE_PREFIXES = ["+44161496", "+44207946", "+44113496", "+44117496", "+44121496", "+44131496", "+44141496", "+44151496", "+44114496", "+44116496", "+44118496", "+44191498"]  # fmt: skip
+# 07700 900xxx (Ofcom's drama mobiles) is invalid for libphonenumber 9, so normalise_phone would refuse it.
+MOBILE_PREFIXES = ["+4477000", "+4477001", "+4477003", "+4477007", "+4477008"]
+# Exchanges of Ofcom's drama ranges (0161 496, 020 7946 …); libphonenumber accepts all 10,000 numbers of each.
+LANDLINE_PREFIXES = [
+    "+44161496",
+    "+44207946",
+    "+44113496",
+    "+44117496",
+    "+44121496",
+    "+44131496",
+    "+44141496",
+    "+44151496",
+    "+44114496",
+    "+44116496",
+    "+44118496",
+    "+44191498",
+]
 ACTIVITY_KINDS = [
     ActivityKind.NOTE,
     ActivityKind.CALL,
@@ -202,7 +221,8 @@ def generate(
 
 
 def report(result: GenerateResult, console: Console) -> None:
-    table = Table(title=f"Bench data on {result.vendor} (seed {result.seed})", show_edge=False)
+    console.print(f"Bench data on {result.vendor} (seed {result.seed}):")
+    table = Table(show_edge=False)
     table.add_column("rows")
     table.add_column("count", justify="right")
     for name, count in result.rows.items():

@@ -1,8 +1,10 @@
 """`friday bench run`: start the real server, time the party endpoints over HTTP, and compare with raw SQL.
 
 For every request path it also runs the same request in-process (django.test.Client) under
-CaptureQueriesContext: that gives the number of queries per request and the exact SQL, which is then replayed
-with a plain cursor to time the database's share of the same rows.
+CaptureQueriesContext, which counts the queries, and an execute wrapper, which records each statement with its
+bound parameters exactly as Django sent it. Those are then replayed with a plain cursor to time the database's
+share of the same rows. (Replaying the interpolated SQL instead would hide plans that differ with bound
+parameters: SQLite plans `a > ?1 OR (a = ?2 AND b > ?3)` differently from the same with literals.)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from friday.core.pagination import encode_cursor
 from friday.parties import selectors
 from friday.parties.models import Activity, Party
 
+Statement = tuple[str, tuple[Any, ...]]
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 3.0
 WARMUP = 5
@@ -61,11 +64,14 @@ class Endpoint:
     http_ms: list[float] = field(default_factory=list)
     selector_ms: list[float] = field(default_factory=list)
     all_sql_ms: list[float] = field(default_factory=list)
-    queries: list[list[str]] = field(default_factory=list)
+    # Per request: the statements (SQL with placeholders, parameters) and the query count.
+    queries: list[list[Statement]] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        counts = [len(q) for q in self.queries]
+        counts = self.counts
+        selector = _selector(self.queries[-1], self.table)
         http_p95, selector_p95, all_p95 = (
             pct(self.http_ms, 95),
             pct(self.selector_ms, 95),
@@ -81,7 +87,8 @@ class Endpoint:
             "ratio_selector": http_p95 / selector_p95 if selector_p95 else None,
             "ratio_all_sql": http_p95 / all_p95 if all_p95 else None,
             "queries": {"min": min(counts), "max": max(counts)},
-            "selector_sql": next((q for q in self.queries[-1] if f'FROM "{self.table}"' in q), ""),
+            "selector_sql": selector[0] if selector else "",
+            "selector_params": [str(p) for p in selector[1]] if selector else [],
             "selector_plan": self.plan,
         }
 
@@ -100,6 +107,7 @@ def run(*, requests: int, port: int | None, seed: int, save: bool, console: Cons
     if total < 100:
         raise BenchError(f"Only {total} parties here: run `friday bench generate` first.")
     rng = random.Random(seed)
+    commit = _commit()
     runner = _runner()
     member = User.objects.filter(username=MEMBER, is_active=True).first()
     tokens: list[ApiToken] = []
@@ -132,6 +140,8 @@ def run(*, requests: int, port: int | None, seed: int, save: bool, console: Cons
             token_revoke(token=t, by=runner)
         log.close()
 
+    if _commit() != commit:
+        console.print(f"[red]The code changed during the run ({commit} → {_commit()}): measure again.[/]")
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "environment": _environment(),
@@ -215,12 +225,22 @@ def _endpoints(
         as_member = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {member_raw}")
         member_bearer = {"Authorization": f"Bearer {member_raw}"}
         member_deep = _deep_cursors(rng, n, selectors.parties_visible(member))
+        member_ids = list(selectors.parties_visible(member).values_list("id", flat=True))
+        member_party_ids = [rng.choice(member_ids) for _ in range(n)]
         endpoints += [
             Endpoint("member_list", "member: list, page 1", [lists] * n, member_bearer, as_member, party),
             Endpoint(
                 "member_deep",
                 "member: list, deep",
                 [f"{lists}&cursor={c}" for c in member_deep],
+                member_bearer,
+                as_member,
+                party,
+            ),
+            Endpoint(
+                "member_detail",
+                "member: party",
+                [f"/api/v1/parties/{i}" for i in member_party_ids],
                 member_bearer,
                 as_member,
                 party,
@@ -267,20 +287,33 @@ def _search_terms(rng: random.Random, n: int, ids: list[int]) -> list[str]:
     return terms
 
 
+class _Recorder:
+    """An execute wrapper that keeps every statement with its parameters, as sent to the database."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.statements.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+
 def _capture(endpoint: Endpoint) -> None:
     endpoint.client.get(
         endpoint.paths[0]
     )  # a warm-up: the token's last use is recorded at most once a minute
     for path in endpoint.paths:
-        with CaptureQueriesContext(connection) as captured:
+        recorder = _Recorder()
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(recorder):
             response = endpoint.client.get(path)
         if response.status_code != 200:
             raise BenchError(
                 f"GET {path} answered {response.status_code} in-process: {response.content[:300]!r}"
             )
-        statements = [q["sql"] for q in captured.captured_queries]
         # token_authenticate records a token's use at most once a minute: not part of the page's cost.
-        endpoint.queries.append([q for q in statements if not q.startswith('UPDATE "accounts_apitoken"')])
+        touch = 'UPDATE "accounts_apitoken"'
+        endpoint.counts.append(sum(1 for q in captured.captured_queries if not q["sql"].startswith(touch)))
+        endpoint.queries.append([st for st in recorder.statements if not st[0].startswith(touch)])
 
 
 # --- the server and HTTP ----------------------------------------------------------------------------------
@@ -391,30 +424,36 @@ def _get(
 
 
 def _replay(endpoint: Endpoint) -> None:
-    """Run each request's captured SELECTs again with a plain cursor: the selector's query alone, and all of them.
+    """Run each request's SELECTs again with a plain cursor: the selector's query alone, and all of them.
 
     Each request's statements run once untimed first, so both figures are the hot floor: pages cached, statements
     prepared.
     """
-    marker = f'FROM "{endpoint.table}"'
-    for queries in endpoint.queries:
-        selects = [q for q in queries if _is_select(q)]
-        main = next((q for q in selects if marker in q), None)
+    for statements in endpoint.queries:
+        selects = [st for st in statements if _is_select(st[0])]
+        main = _selector(selects, endpoint.table)
         if main is None:
             raise BenchError(f"No query on {endpoint.table} in {endpoint.label}: {selects!r}")
         _timed(selects)
         endpoint.selector_ms.append(_timed([main]))
         endpoint.all_sql_ms.append(_timed(selects))
-    endpoint.plan = _plan(next(q for q in endpoint.queries[-1] if marker in q and _is_select(q)))
+    last = _selector(endpoint.queries[-1], endpoint.table)
+    endpoint.plan = _plan(*last) if last else []
 
 
-def _plan(sql: str) -> list[str]:
-    """The database's plan for the selector's query, for the JSON report."""
+def _selector(statements: list[Statement], table: str) -> Statement | None:
+    """The selector's query: the request's first SELECT on its main table."""
+    marker = f'FROM "{table}"'
+    return next((st for st in statements if marker in st[0] and _is_select(st[0])), None)
+
+
+def _plan(sql: str, params: tuple[Any, ...]) -> list[str]:
+    """The database's plan for the selector's query, with the same bound parameters, for the JSON report."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             return [str(row[-1]) for row in cursor.fetchall()]
-        cursor.execute(f"EXPLAIN {sql}")
+        cursor.execute(f"EXPLAIN {sql}", params)
         return [str(row[0]) for row in cursor.fetchall()]
 
 
@@ -422,11 +461,11 @@ def _is_select(sql: str) -> bool:
     return sql.lstrip().upper().startswith("SELECT")
 
 
-def _timed(statements: list[str]) -> float:
+def _timed(statements: list[Statement]) -> float:
     with connection.cursor() as cursor:
         started = time.perf_counter()
-        for sql in statements:
-            cursor.execute(sql)
+        for sql, params in statements:
+            cursor.execute(sql, params)
             cursor.fetchall()
         return (time.perf_counter() - started) * 1000
 
@@ -443,6 +482,8 @@ def _environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": _cpu_model(),
         "server": "friday serve (gunicorn gthread, FRIDAY_WEB_WORKERS/THREADS defaults)",
+        "commit": _commit(),
+        "sqlite_stat1": _has_statistics(),
     }
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -451,6 +492,40 @@ def _environment() -> dict[str, Any]:
             cursor.execute("SHOW server_version")
         env["database_version"] = cursor.fetchone()[0]
     return env
+
+
+def _commit() -> str:
+    """The code measured: HEAD, marked dirty when the work tree has changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if changes else head
+
+
+def _has_statistics() -> bool | None:
+    """Whether SQLite's planner has ANALYZE statistics (None on other databases)."""
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute("SELECT count(*) FROM sqlite_stat1")
+        return bool(cursor.fetchone()[0])
 
 
 def _cpu_model() -> str:
@@ -472,7 +547,8 @@ def _ms(value: float | None) -> str:
 def _print(result: dict[str, Any], console: Console) -> None:
     env, data = result["environment"], result["dataset"]
     table = Table(
-        title=f"Friday on {env['database']} {env['database_version']}: {data['parties']:,} parties, "
+        title=f"Friday {env['commit']} on {env['database']} {env['database_version']}"
+        f"{' (ANALYZE statistics)' if env.get('sqlite_stat1') else ''}: {data['parties']:,} parties, "
         f"{data['activities']:,} activities; {result['requests_per_endpoint']} requests each (/api/v1 unless "
         "marked page)",
         show_edge=False,

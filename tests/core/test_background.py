@@ -106,10 +106,27 @@ def test_a_scheduler_that_was_down_runs_the_latest_missed_slot_once():
 @pytest.mark.django_db(transaction=True)
 def test_registered_sweeps_are_enqueued_and_run_by_the_worker(run_worker):
     names = {job.name for job in scheduler.registry()}
-    assert {"tasks.prune", "accounts.prune_login_failures"} <= names
+    assert {"tasks.prune", "accounts.prune_login_failures", "database.analyze"} <= names
     done = scheduler.run_due(worker_id="w")
     assert set(done) == names
     run_worker()
     statuses = set(DBTaskResult.objects.values_list("status", flat=True))
     assert statuses == {"SUCCESSFUL"}
     assert scheduler.run_due(worker_id="w") == []  # same slots: nothing new
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_analyze_sweep_gives_sqlite_planner_statistics(db_vendor, run_worker):
+    from friday.core.tasks import analyze_database
+
+    analyze_database.enqueue()
+    run_worker()
+    result = DBTaskResult.objects.get(task_path__endswith="analyze_database")
+    assert result.status == "SUCCESSFUL"
+    if db_vendor == "sqlite":
+        assert result.return_value == "analyzed"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_stat1")
+            assert cursor.fetchone()[0] > 0
+    else:
+        assert result.return_value == "not needed"
