@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "friday.core",
     "friday.accounts",
     "friday.parties",
+    "friday.processes",
     "friday.web",
 ]
 

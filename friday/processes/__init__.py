@@ -1,0 +1,1 @@
+"""Processes: the business's terms and flowcharts — declared, drawn, checked, enforced and measured."""
