@@ -56,6 +56,7 @@ class Party(models.Model):
             models.Index(fields=["created_at", "id"], name="party_created_idx"),
             models.Index(fields=["updated_at", "id"], name="party_updated_idx"),
             models.Index(fields=["owner", "sort_name", "id"], name="party_owner_name_idx"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="party_owner_recent_idx"),
             models.Index(fields=["team", "sort_name", "id"], name="party_team_name_idx"),
             models.Index(fields=["kind", "sort_name", "id"], name="party_kind_name_idx"),
         ]
@@ -224,7 +225,11 @@ class Activity(models.Model):
 
     class Meta:
         verbose_name_plural = "activities"
-        indexes = [models.Index(fields=["party", "-occurred_at", "-id"], name="activity_timeline_idx")]
+        indexes = [
+            models.Index(fields=["party", "-occurred_at", "-id"], name="activity_timeline_idx"),
+            # "What happened lately" across parties (the home page) walks this, newest first.
+            models.Index(fields=["-occurred_at", "-id"], name="activity_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"

@@ -405,3 +405,13 @@ def organisation_suggestions(*, user: User, q: str, limit: int = 10) -> list[Par
 def custom_field_list() -> QuerySet[CustomField]:
     """Custom field definitions: every signed-in user may read them (forms and API clients need them)."""
     return CustomField.objects.order_by("position", "id")
+
+
+def party_custom_values(party: Party) -> list[tuple[str, Any]]:
+    """(label, value) of the party's custom fields, in the admin's order, yes/no spelled out."""
+    out: list[tuple[str, Any]] = []
+    for definition in custom_field_list():
+        if definition.key in party.custom:
+            value = party.custom[definition.key]
+            out.append((definition.label, ("Yes" if value else "No") if isinstance(value, bool) else value))
+    return out

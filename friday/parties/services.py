@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from friday.accounts.models import Team, User
@@ -710,6 +711,9 @@ def activity_log(
     if not subject_ and not body_:
         errors.add("body", "Write something: a subject or a body.", code="invalid.required")
     now = clock.now()
+    if occurred_at is not None and timezone.is_naive(occurred_at):
+        # A time without an offset ("2026-01-05T09:30") is read on the business's clock.
+        occurred_at = timezone.make_aware(occurred_at, clock.business_tz())
     if occurred_at is not None and occurred_at > now + dt.timedelta(days=1):
         errors.add(
             "occurred_at", "An activity cannot be logged more than a day ahead.", code="invalid.future_date"

@@ -82,20 +82,9 @@ def party_detail(request: AuthedRequest, party_id: int) -> HttpResponse:
             "timeline": timeline,
             "activity_form": ActivityForm(),
             "handover_form": HandoverForm(initial={"owner": party.owner_id, "team": party.team_id}),
-            "custom_values": _custom_values(party),
+            "custom_values": selectors.party_custom_values(party),
         },
     )
-
-
-def _custom_values(party):
-    from friday.parties.models import CustomField
-
-    out = []
-    for definition in CustomField.objects.all():
-        if definition.key in party.custom:
-            value = party.custom[definition.key]
-            out.append((definition.label, ("Yes" if value else "No") if isinstance(value, bool) else value))
-    return out
 
 
 @login_required

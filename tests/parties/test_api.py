@@ -277,3 +277,18 @@ def test_ids_too_large_for_a_database_are_not_found_or_invalid(cast, api_for, we
     assert api.post("/parties/duplicates", {"kind": "person", "organisation_ids": [huge]}).status_code == 422
     assert web_for(cast.alice).get(f"/parties/{huge}/").status_code == 404
     assert web_for(cast.alice).get(f"/parties/?owner={huge}").status_code == 400
+
+
+def test_activity_times_without_an_offset_are_read_in_the_business_time_zone(cast, api_for, settings):
+    settings.TIME_ZONE = "Europe/London"
+    api = api_for(cast.alice)
+    party = make_person(cast.alice)
+    summer = api.post(
+        f"/parties/{party.pk}/activities", {"kind": "call", "body": "x", "occurred_at": "2026-07-01T10:00:00"}
+    )
+    assert summer.status_code == 201, summer.content
+    assert summer.json()["occurred_at"] == "2026-07-01T10:00:00+01:00"  # read as London summer time
+    ahead = api.post(
+        f"/parties/{party.pk}/activities", {"kind": "call", "body": "x", "occurred_at": "2099-01-01T10:00:00"}
+    )
+    assert ahead.status_code == 422 and ahead.json()["field"] == "occurred_at"
