@@ -13,8 +13,12 @@ from ninja.security import HttpBearer, SessionAuth
 from friday.accounts.api import router as accounts_router
 from friday.accounts.services import token_authenticate
 from friday.core.errors import FridayError
+from friday.deals.api import reasons_router as lost_reasons_router
+from friday.deals.api import router as deals_router
 from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
+from friday.processes.api import moves_router, terms_router
+from friday.processes.api import router as processes_router
 
 logger = logging.getLogger("friday.api")
 
@@ -52,6 +56,11 @@ api = NinjaAPI(
 api.add_router("/", accounts_router)
 api.add_router("/parties", parties_router)
 api.add_router("/custom-fields", fields_router)
+api.add_router("/terms", terms_router)
+api.add_router("/processes", processes_router)
+api.add_router("/moves", moves_router)
+api.add_router("/deals", deals_router)
+api.add_router("/lost-reasons", lost_reasons_router)
 
 
 def _error(

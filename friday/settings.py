@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "friday.accounts",
     "friday.parties",
     "friday.processes",
+    "friday.deals",
     "friday.web",
 ]
 
@@ -150,6 +151,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # --- Locale and time --------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("FRIDAY_TIME_ZONE", "UTC")
+# The business's currency (ISO 4217): the default for deals, later invoices.
+FRIDAY_CURRENCY = os.environ.get("FRIDAY_CURRENCY", "GBP").upper()
 USE_I18N = True
 USE_TZ = True
 FRIDAY_DEFAULT_REGION = os.environ.get("FRIDAY_DEFAULT_REGION", "GB").upper()

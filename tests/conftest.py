@@ -188,3 +188,25 @@ def fast_password_hashing(request, settings):
     """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher."""
     if "real_hashing" not in request.keywords:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def lifecycle(cast):
+    """The starter customer lifecycle, published."""
+    from friday.processes.services import process_import
+    from friday.processes.templates import starter_text
+
+    process, _ = process_import(by=cast.admin, source=starter_text("lifecycle"))
+    return process
+
+
+@pytest.fixture
+def pipeline(cast):
+    """The starter sales pipeline, published, with the starter lost reasons."""
+    from friday.deals.services import lost_reasons_install
+    from friday.processes.services import process_import
+    from friday.processes.templates import starter_text
+
+    process, _ = process_import(by=cast.admin, source=starter_text("sales"))
+    lost_reasons_install(by=cast.admin)
+    return process

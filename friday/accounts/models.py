@@ -38,6 +38,9 @@ class User(AbstractUser):
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.TEAM)
     teams = models.ManyToManyField(Team, related_name="members", blank=True)
     time_zone = models.CharField(max_length=64, blank=True, help_text="Blank: the business's time zone")
+    may_override_process = models.BooleanField(
+        default=False, help_text="May force a record past its process (with a reason); admins always may"
+    )
 
     @property
     def is_admin(self) -> bool:
@@ -46,6 +49,14 @@ class User(AbstractUser):
     @property
     def sees_all(self) -> bool:
         return self.is_admin or self.role == Role.MANAGER or self.scope == Scope.ALL
+
+    @property
+    def can_override_process(self) -> bool:
+        return self.can_write and (self.is_admin or self.may_override_process)
+
+    @property
+    def can_edit_processes(self) -> bool:
+        return self.is_active and (self.is_admin or self.role == Role.MANAGER)
 
     @property
     def can_write(self) -> bool:

@@ -60,6 +60,17 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         raise ValidationFailed([error]) from exc
 
 
+def page_order(sorts: dict[str, list[str]], sort: str, limit: int, max_limit: int = 200) -> list[str]:
+    """The keyset order a sort name stands for, after checking the sort and the page size a caller sent."""
+    if sort not in sorts:
+        raise FridayError(
+            f"Cannot sort by {sort!r}; use one of {', '.join(sorts)}.", code="invalid.sort", field="sort"
+        )
+    if not 1 <= limit <= max_limit:
+        raise FridayError(f"Limit must be between 1 and {max_limit}.", code="invalid.limit", field="limit")
+    return sorts[sort]
+
+
 def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None, limit: int) -> Page:
     """Page through `qs` ordered by `order` (field names, '-' for descending; the last must be unique).
 

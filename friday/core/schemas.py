@@ -18,6 +18,7 @@ def _no_nul(value: str) -> str:
 
 # Bounded text without NUL bytes (PostgreSQL refuses them): StrN holds at most N characters.
 Str2 = Annotated[str, StringConstraints(max_length=2), AfterValidator(_no_nul)]
+Str3 = Annotated[str, StringConstraints(max_length=3), AfterValidator(_no_nul)]
 Str20 = Annotated[str, StringConstraints(max_length=20), AfterValidator(_no_nul)]
 Str30 = Annotated[str, StringConstraints(max_length=30), AfterValidator(_no_nul)]
 Str40 = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]

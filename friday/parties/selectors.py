@@ -16,7 +16,7 @@ from friday.accounts.models import Team, User
 from friday.accounts.scoping import visible_q
 from friday.core.errors import FridayError, NotFound
 from friday.core.ids import valid_id
-from friday.core.pagination import Page, keyset_page
+from friday.core.pagination import Page, keyset_page, page_order
 from friday.parties import normalise
 from friday.parties.models import (
     Activity,
@@ -203,14 +203,9 @@ def party_list(
     *, user: User, filters: PartyFilters, sort: str = "name", cursor: str | None = None, limit: int = 50
 ) -> Page:
     """A page of PartySummary rows: one query for the page, one per related table, whatever the page size."""
-    if sort not in SORTS:
-        raise FridayError(
-            f"Cannot sort by {sort!r}; use one of {', '.join(SORTS)}.", code="invalid.sort", field="sort"
-        )
-    if not 1 <= limit <= MAX_LIMIT:
-        raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
+    order = page_order(SORTS, sort, limit, MAX_LIMIT)
     qs = party_queryset(user=user, filters=filters).values(*SUMMARY_FIELDS)
-    page = keyset_page(qs, order=SORTS[sort], cursor=cursor, limit=limit)
+    page = keyset_page(qs, order=order, cursor=cursor, limit=limit)
     page.items = party_summaries(page.items)
     return page
 

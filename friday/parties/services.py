@@ -374,9 +374,10 @@ def _require_visible(by: User, *parties: Party) -> None:
         raise NotFound("No such party.", code="party.not_found")
 
 
-def _timeline(
+def timeline_add(
     party: Party, *, event: str, subject: str, by: User | None, data: dict | None = None
 ) -> Activity:
+    """A system entry on the party's timeline; called by services here and in the apps above (stage moves)."""
     now = clock.now()
     return Activity.objects.create(
         party=party,
@@ -476,7 +477,7 @@ def party_create(*, by: User, data: PartyIn, allow_duplicates: bool = False) -> 
     if RoleName.CUSTOMER in (clean.roles or []) and party.customer_since is None:
         party.customer_since = clock.today()
         Party.objects.filter(pk=party.pk).update(customer_since=party.customer_since)
-    _timeline(party, event="party.created", subject=f"{party.get_kind_display()} created", by=by)
+    timeline_add(party, event="party.created", subject=f"{party.get_kind_display()} created", by=by)
     event_emit(
         name="party.created", subject=party, actor=by, payload={"kind": kind, "roles": clean.roles or []}
     )
@@ -617,7 +618,7 @@ def party_update(*, by: User, party: Party, data: PartyIn) -> Party:
     party.save()
     _refresh_search_text(party)
     labels = ", ".join(c.replace("_", " ") for c in sorted(set(all_changed)))
-    _timeline(
+    timeline_add(
         party,
         event="party.updated",
         subject=f"Changed {labels}",
@@ -657,7 +658,7 @@ def party_change_owner(
         "to_team_id": party.team_id,
         "by_user_id": by.pk,
     }
-    _timeline(
+    timeline_add(
         party,
         event="party.owner_changed",
         subject=f"{by.display} handed this over from {frm} to {owner.display}",
@@ -778,7 +779,7 @@ def contact_point_remove(*, by: User, party: Party, row: EmailAddress | Phone | 
 
 def _contact_changed(by: User, party: Party, field_name: str, subject: str) -> None:
     Party.objects.filter(pk=party.pk).update(updated_at=clock.now())
-    _timeline(party, event="party.updated", subject=subject, by=by, data={"fields": [field_name]})
+    timeline_add(party, event="party.updated", subject=subject, by=by, data={"fields": [field_name]})
     event_emit(name="party.updated", subject=party, actor=by, payload={"fields": [field_name]})
 
 

@@ -5,3 +5,6 @@ class ProcessesConfig(AppConfig):
     name = "friday.processes"
     label = "processes"
     verbose_name = "Processes"
+
+    def ready(self) -> None:
+        from friday.processes import records  # noqa: F401  (registers the party lifecycle)

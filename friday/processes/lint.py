@@ -26,8 +26,18 @@ class Finding:
         return f"{self.severity.upper():7} {self.code:24} {self.subject}: {self.message} Fix: {self.fix}"
 
 
-def lint(process: ProcessDefinition) -> list[Finding]:
+def lint(
+    process: ProcessDefinition,
+    *,
+    fields: set[str] | None = None,
+    glossary: dict[str, str] | None = None,
+    allows_custom: bool = False,
+) -> list[Finding]:
+    """Every finding for `process`. With `fields` (what its record type can require) unknown requirements are
+    errors; with `glossary` (term name, case-folded → definition) a stage may take its definition from the
+    glossary, and a stage whose definition contradicts the glossary is a warning."""
     findings: list[Finding] = []
+    glossary = glossary or {}
 
     def add(severity: str, code: str, subject: str, message: str, fix: str) -> None:
         findings.append(Finding(severity, code, subject, message, fix))
@@ -105,13 +115,22 @@ def lint(process: ProcessDefinition) -> list[Finding]:
                 f"Records that reach {stage.name!r} can never leave it.",
                 f"Add a transition out of {stage.name!r}, or make it a won/lost/done stage.",
             )
-        if not stage.definition.strip():
+        term = glossary.get(stage.name.strip().casefold())
+        if not stage.definition.strip() and not term:
             add(
                 ERROR,
                 "stage.no_definition",
                 subject,
-                f"{stage.name!r} has no written definition.",
+                f"{stage.name!r} is used as a term but defined nowhere: not here, not in the glossary.",
                 "Write what must be true of a record in this stage, so everyone uses the word the same way.",
+            )
+        elif term and stage.definition.strip() and _differs(term, stage.definition):
+            add(
+                WARNING,
+                "term.conflict",
+                subject,
+                f'The glossary defines {stage.name!r} differently: "{term}".',
+                "Use one definition: edit the glossary or this stage so they say the same.",
             )
         if not stage.terminal and not stage.owner_role:
             add(
@@ -129,7 +148,30 @@ def lint(process: ProcessDefinition) -> list[Finding]:
                 f"Nothing says when a record is ready to leave {stage.name!r}.",
                 "Add required fields or a checklist to the next stage, or to the transitions out of this one.",
             )
+    if fields is not None:
+        _check_fields(process, fields, allows_custom, add)
     return findings
+
+
+def _differs(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold().rstrip(".") != " ".join(b.split()).casefold().rstrip(".")
+
+
+def _check_fields(process: ProcessDefinition, fields: set[str], allows_custom: bool, add) -> None:
+    known = ", ".join(sorted(fields))
+    places = [(s.key, s.requires) for s in process.stages]
+    places += [(f"{t.source} → {t.target}", t.requires) for t in process.transitions]
+    for subject, requires in places:
+        for name in requires:
+            if name in fields or (allows_custom and name.startswith("custom.")):
+                continue
+            add(
+                ERROR,
+                "field.unknown",
+                subject,
+                f"Requires {name!r}, which a {process.applies_to} record does not have.",
+                f"Use one of: {known}" + (", or custom.<field key>." if allows_custom else "."),
+            )
 
 
 def has_errors(findings: list[Finding]) -> bool:

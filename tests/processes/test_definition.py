@@ -182,6 +182,7 @@ def test_lint_copes_with_a_huge_process():
     assert load(dump(process)) == process
 
 
+@pytest.mark.django_db
 def test_cli_check_exit_codes_and_messages(tmp_path):
     good = tmp_path / "sales.yaml"
     good.write_text(starter_text("sales"))

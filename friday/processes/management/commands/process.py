@@ -1,4 +1,8 @@
-"""`friday process check FILE`: lint a process file (exit 1 on errors); `draw`; `schema`; `starter NAME`."""
+"""`friday process check|draw|schema|starter|import|export|list`: process files and the processes in Friday.
+
+`check FILE` lints a file (exit 1 on errors, for the business's own CI); `import FILE` creates or updates a
+process and publishes it; `export KEY` prints a published version as YAML that imports back unchanged.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,18 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
+from friday.accounts.models import Role, User
+from friday.core.errors import FridayError, ValidationFailed
+from friday.processes import records
 from friday.processes.definition import PROCESS_SCHEMA, InvalidDefinition, ProcessDefinition, load
 from friday.processes.drawing import to_dot, to_mermaid
 from friday.processes.lint import ERROR, has_errors, lint
+from friday.processes.models import Process
+from friday.processes.services import process_import, process_lint
 from friday.processes.templates import STARTERS, starter_text
 
 
@@ -25,14 +36,35 @@ class Command(BaseCommand):
         draw.add_argument("file", help="A process in YAML ('-' reads standard input)")
         draw.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
         sub.add_parser("schema", help="Print the JSON Schema process files are validated against")
-        start = sub.add_parser("starter", help="Print a starter process as YAML")
+        start = sub.add_parser("starter", help="Print a starter process as YAML (or --install it)")
         start.add_argument("name", choices=STARTERS)
+        start.add_argument("--install", action="store_true", help="Import and publish it")
+        start.add_argument(
+            "--by", help="Username of the admin or manager doing it (default: the first admin)"
+        )
+        imp = sub.add_parser("import", help="Create or update a process from a YAML file, and publish it")
+        imp.add_argument("file", help="A process in YAML ('-' reads standard input)")
+        imp.add_argument("--note", default="", help="What changed, kept with the version")
+        imp.add_argument("--by", help="Username of the admin or manager doing it (default: the first admin)")
+        exp = sub.add_parser("export", help="Print a published process as YAML (or JSON)")
+        exp.add_argument("key", help="The process key, e.g. sales_pipeline")
+        exp.add_argument("--version", type=int, help="A version number (default: the current one)")
+        exp.add_argument("--format", choices=["yaml", "json", "mermaid", "dot"], default="yaml")
+        sub.add_parser("list", help="List the processes, their versions and drafts")
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "schema":
             self.stdout.write(json.dumps(PROCESS_SCHEMA, indent=2))
+        elif action == "starter" and options["install"]:
+            self._import(starter_text(options["name"]), options["by"], "Starter")
         elif action == "starter":
             self.stdout.write(starter_text(options["name"]), ending="")
+        elif action == "import":
+            self._import(self._read(options["file"]), options["by"], options["note"])
+        elif action == "export":
+            self._export(options["key"], options["version"], options["format"])
+        elif action == "list":
+            self._list()
         elif action == "draw":
             process = self._load(options["file"])
             self.stdout.write(
@@ -43,7 +75,10 @@ class Command(BaseCommand):
 
     def _check(self, name: str) -> None:
         process = self._load(name)
-        findings = lint(process)
+        try:
+            findings = process_lint(process)  # with the glossary and the record type's fields
+        except DatabaseError:
+            findings = lint(process, fields=records.requirement_names(process.applies_to))
         for finding in findings:
             (self.stderr if finding.severity == ERROR else self.stdout).write(str(finding))
         errors = sum(f.severity == ERROR for f in findings)
@@ -52,11 +87,67 @@ class Command(BaseCommand):
             raise CommandError(summary + " This is not a process yet.")
         self.stdout.write(summary)
 
-    def _load(self, name: str) -> ProcessDefinition:
+    def _read(self, name: str) -> str:
         try:
-            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+            return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {name}: {exc}") from exc
+
+    def _user(self, username: str | None) -> User:
+        users = User.objects.filter(is_active=True)
+        user = (
+            users.filter(username=username).first()
+            if username
+            else users.filter(role=Role.ADMIN).order_by("pk").first()
+        )
+        if user is None:
+            raise CommandError(
+                f"No active user {username!r}." if username else "Create an admin first: friday createadmin"
+            )
+        return user
+
+    def _import(self, text: str, username: str | None, note: str) -> None:
+        try:
+            process, version = process_import(by=self._user(username), source=text, note=note)
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                self.stderr.write(f"{error.field}: {error.detail}")
+            raise CommandError(f"{len(exc.errors)} error(s); nothing was changed.") from exc
+        except FridayError as exc:
+            raise CommandError(f"{exc.detail} Nothing was changed.") from exc
+        if version is None:
+            self.stdout.write(
+                f"{process.key}: unchanged (version {process.current.number if process.current else 0})."
+            )
+        else:
+            self.stdout.write(f"{process.key}: published version {version.number}.")
+
+    def _export(self, key: str, number: int | None, fmt: str) -> None:
+        process = Process.objects.filter(key=key).first()
+        if process is None:
+            known = ", ".join(Process.objects.values_list("key", flat=True)) or "none yet"
+            raise CommandError(f"No process {key!r}; there are: {known}.")
+        version = process.versions.filter(number=number).first() if number else process.current
+        if version is None:
+            raise CommandError(
+                f"{key} has no version {number}." if number else f"{key} is not published yet."
+            )
+        if fmt == "yaml":
+            self.stdout.write(version.source, ending="")
+        elif fmt == "json":
+            self.stdout.write(json.dumps(yaml.safe_load(version.source), indent=2, ensure_ascii=False))
+        else:
+            draw = to_mermaid if fmt == "mermaid" else to_dot
+            self.stdout.write(draw(version.definition), ending="")
+
+    def _list(self) -> None:
+        for process in Process.objects.select_related("current"):
+            number = process.current.number if process.current else "-"
+            draft = "  (draft pending)" if process.draft else ""
+            self.stdout.write(f"{process.key:24} {process.applies_to:6} v{number}  {process.name}{draft}")
+
+    def _load(self, name: str) -> ProcessDefinition:
+        text = self._read(name)
         try:
             return load(text)
         except InvalidDefinition as exc:

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class DealsConfig(AppConfig):
+    name = "friday.deals"
+    label = "deals"
+    verbose_name = "Deals"
+
+    def ready(self) -> None:
+        from friday.deals import records  # noqa: F401  (registers deals with stage_move)

@@ -1,0 +1,67 @@
+"""Deals, described to `stage_move`: where their stage is kept and what a sales stage may require."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from friday.accounts.models import User
+from friday.deals.models import Deal
+from friday.processes.models import ProcessVersion
+from friday.processes.records import RecordKind, Requirement, StageState, register
+
+
+def _get(user: User, record_id: int) -> Deal:
+    from friday.deals.selectors import deal_get
+
+    return deal_get(user=user, deal_id=record_id)
+
+
+def _state(deal: Deal) -> StageState:
+    return StageState(deal.stage_version_id, deal.stage, deal.stage_entered_at)
+
+
+def _write(deal: Deal, version_id: int, stage: str, at: dt.datetime, checked: list[str]) -> None:
+    target = ProcessVersion.objects.get(pk=version_id).definition.stage(stage)
+    closed_at = at if target is not None and target.kind in ("won", "lost") else None
+    Deal.objects.filter(pk=deal.pk).update(
+        stage_version_id=version_id, stage=stage, stage_entered_at=at, closed_at=closed_at, updated_at=at
+    )
+    deal.stage_version_id, deal.stage, deal.stage_entered_at, deal.closed_at = (
+        version_id,
+        stage,
+        at,
+        closed_at,
+    )
+
+
+def _extra(deal: Deal, stage_kind: str) -> dict[str, str]:
+    if stage_kind == "lost" and deal.lost_reason_id is None:
+        return {"lost_reason": "choose why the deal was lost."}
+    return {}
+
+
+DEAL_REQUIREMENTS = {
+    "title": Requirement("the title", lambda d: bool(d.title.strip())),
+    "value": Requirement("the value", lambda d: d.value is not None),
+    "expected_close": Requirement("the expected close date", lambda d: d.expected_close is not None),
+    "owner": Requirement("the owner", lambda d: d.owner_id is not None),
+    "notes": Requirement("the notes", lambda d: bool(d.notes.strip())),
+    "lost_reason": Requirement("the lost reason", lambda d: d.lost_reason_id is not None),
+}
+
+register(
+    RecordKind(
+        name="deal",
+        label="Deal",
+        get=_get,
+        party_of=lambda deal: deal.party,
+        title=lambda deal: deal.title,
+        state=_state,
+        write_state=_write,
+        state_model=Deal,
+        state_record="id",
+        requirements=DEAL_REQUIREMENTS,
+        extra_requirements=_extra,
+        url=lambda deal: f"/deals/{deal.pk}/",
+    )
+)

@@ -1,0 +1,191 @@
+"""Reads of deals for the pages and the API, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+
+from friday.accounts.models import User
+from friday.accounts.scoping import visible_q
+from friday.core.errors import FridayError, NotFound
+from friday.core.ids import valid_id
+from friday.core.pagination import Page, keyset_page, page_order
+from friday.deals.models import Deal, LostReason
+from friday.processes.definition import Stage
+from friday.processes.models import Process, RecordType, StageChange
+
+MAX_LIMIT = 200
+STATUSES = ("open", "won", "lost")
+SORTS: dict[str, list[str]] = {
+    "recent": ["-updated_at", "-id"],
+    "oldest": ["updated_at", "id"],
+    "created": ["-created_at", "-id"],
+}
+
+
+def deals_visible(user: User) -> QuerySet[Deal]:
+    return Deal.objects.filter(visible_q(user))
+
+
+def deal_get(*, user: User, deal_id: int) -> Deal:
+    deal = None
+    if valid_id(deal_id):
+        deal = (
+            deals_visible(user)
+            .select_related("party", "owner", "team", "process", "stage_version", "lost_reason")
+            .filter(pk=deal_id)
+            .first()
+        )
+    if deal is None:
+        raise NotFound("No such deal.", code="deal.not_found")
+    return deal
+
+
+def deal_processes() -> QuerySet[Process]:
+    return Process.objects.filter(applies_to=RecordType.DEAL, current__isnull=False).select_related("current")
+
+
+def process_for_deals(key: str | None) -> Process:
+    """The pipeline named by `key`, or the first one; FridayError when there is none to use."""
+    processes = deal_processes()
+    process = processes.filter(key=key).first() if key else processes.order_by("pk").first()
+    if process is None:
+        raise FridayError(
+            f"No published sales pipeline {key!r}."
+            if key
+            else "There is no sales pipeline yet: publish one first.",
+            code="deal.no_pipeline",
+            field="process",
+        )
+    return process
+
+
+@dataclass
+class DealFilters:
+    process: str = ""
+    stage: str = ""
+    status: str = ""
+    owner_id: int | None = None
+    party_id: int | None = None
+    q: str = ""
+
+
+def _stage_keys_of_kind(process: Process, kinds: tuple[str, ...]) -> list[str]:
+    keys: set[str] = set()
+    for version in process.versions.all():
+        keys |= {s.key for s in version.definition.stages if s.kind in kinds}
+    return sorted(keys)
+
+
+def deal_queryset(*, user: User, filters: DealFilters) -> QuerySet[Deal]:
+    qs = deals_visible(user)
+    if filters.process:
+        qs = qs.filter(process=process_for_deals(filters.process))
+    if filters.stage:
+        qs = qs.filter(stage=filters.stage)
+    if filters.status:
+        if filters.status not in STATUSES:
+            raise FridayError("Status must be open, won or lost.", code="invalid.status", field="status")
+        if filters.status == "open":
+            qs = qs.filter(closed_at__isnull=True)
+        else:
+            won_or_lost: list[str] = []
+            for process in deal_processes():
+                won_or_lost += _stage_keys_of_kind(process, (filters.status,))
+            qs = qs.filter(closed_at__isnull=False, stage__in=won_or_lost)
+    for name in ("owner_id", "party_id"):
+        value = getattr(filters, name)
+        if value is not None and not valid_id(value):
+            raise FridayError("No such id.", code="invalid.id", field=name)
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.party_id is not None:
+        qs = qs.filter(party_id=filters.party_id)
+    q = filters.q.strip()
+    if "\x00" in q or len(q) > 100:
+        raise FridayError("Search for at most 100 characters.", code="invalid.q", field="q")
+    if q:
+        qs = qs.filter(title__icontains=q)
+    return qs
+
+
+def deal_list(
+    *, user: User, filters: DealFilters, sort: str = "recent", cursor: str | None = None, limit: int = 50
+) -> Page:
+    order = page_order(SORTS, sort, limit, MAX_LIMIT)
+    qs = deal_queryset(user=user, filters=filters).select_related("party", "owner", "process")
+    return keyset_page(qs, order=order, cursor=cursor, limit=limit)
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    total: Decimal = Decimal("0")
+    deals: list[Deal] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+@dataclass
+class Board:
+    process: Process
+    columns: list[Column]
+
+
+def board_column(
+    *,
+    user: User,
+    process: Process,
+    stage: str,
+    owner_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """One page of one column: the deals in `stage`, longest in the stage first (the board's index)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
+    qs = deals_visible(user).filter(process=process, stage=stage)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    qs = qs.select_related("party", "owner")
+    return keyset_page(qs, order=["stage_entered_at", "id"], cursor=cursor, limit=limit)
+
+
+def deal_board(*, user: User, process: Process, owner_id: int | None = None, limit: int = 25) -> Board:
+    """Every stage of the current version as a column with its count, total value and first page of deals."""
+    assert process.current is not None
+    definition = process.current.definition
+    qs = deals_visible(user).filter(process=process)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    totals: dict[str, dict[str, Any]] = {
+        row["stage"]: dict(row)
+        for row in qs.values("stage").annotate(n=Count("id"), total=Sum("value")).order_by()
+    }
+    columns = []
+    for stage in definition.stages:
+        row = totals.get(stage.key, {})
+        total = Decimal(row.get("total") or 0).quantize(Decimal("0.01"))
+        column = Column(stage=stage, count=row.get("n", 0), total=total)
+        if column.count:
+            page = board_column(user=user, process=process, stage=stage.key, owner_id=owner_id, limit=limit)
+            column.deals, column.next_cursor = page.items, page.next_cursor
+        columns.append(column)
+    return Board(process=process, columns=columns)
+
+
+def deal_history(*, deal: Deal) -> QuerySet[StageChange]:
+    """Every move of a deal the caller has already fetched (so may see), newest first."""
+    return (
+        StageChange.objects.filter(record_type=RecordType.DEAL, record_id=deal.pk)
+        .select_related("by", "version")
+        .order_by("-at", "-id")
+    )
+
+
+def lost_reasons(*, include_inactive: bool = False) -> QuerySet[LostReason]:
+    qs = LostReason.objects.all()
+    return qs if include_inactive else qs.filter(active=True)

@@ -1,0 +1,432 @@
+"""Terms, processes (as JSON or YAML), versions, drafts, the lint and drawings, and stage moves over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import yaml
+from django.http import HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from friday.core.errors import FridayError, NotFound, ValidationFailed
+from friday.core.http import AuthedRequest
+from friday.core.schemas import ErrorOut, Id, InSchema, Str100, Str200, Str500, Str2000
+from friday.processes import records, selectors, services
+from friday.processes.drawing import to_dot, to_mermaid
+from friday.processes.models import Process, ProcessVersion, StageChange
+
+terms_router = Router(tags=["terms"])
+router = Router(tags=["processes"])
+moves_router = Router(tags=["stage moves"])
+
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+RecordTypeIn = Literal["party", "deal", "job"]
+MAX_SOURCE = services.MAX_SOURCE
+
+
+# --- terms ----------------------------------------------------------------------------------------------------
+
+
+class TermIn(InSchema):
+    name: Str100
+    definition: Str2000
+    examples: Str2000 = ""
+    is_stage: bool = False
+
+
+class TermPatchIn(InSchema):
+    name: Str100 | None = None
+    definition: Str2000 | None = None
+    examples: Str2000 | None = None
+    is_stage: bool | None = None
+
+
+class TermOut(Schema):
+    id: int
+    name: str
+    definition: str
+    examples: str
+    is_stage: bool
+    updated_at: dt.datetime
+
+
+@terms_router.get("", response=list[TermOut], summary="The glossary: every term and its definition")
+def term_list(request: AuthedRequest):
+    return selectors.term_list()
+
+
+@terms_router.post("", response={201: TermOut, **ERRORS}, summary="Add a term")
+def term_create(request: AuthedRequest, payload: TermIn):
+    return Status(201, services.term_save(by=request.user, **payload.model_dump()))
+
+
+@terms_router.get("/{term_id}", response={200: TermOut, **ERRORS})
+def term_get(request: AuthedRequest, term_id: Id):
+    return selectors.term_get(term_id=term_id)
+
+
+@terms_router.patch("/{term_id}", response={200: TermOut, **ERRORS}, summary="Change a term")
+def term_update(request: AuthedRequest, term_id: Id, payload: TermPatchIn):
+    term = selectors.term_get(term_id=term_id)
+    return services.term_save(
+        by=request.user,
+        term=term,
+        name=term.name if payload.name is None else payload.name,
+        definition=term.definition if payload.definition is None else payload.definition,
+        examples=term.examples if payload.examples is None else payload.examples,
+        is_stage=term.is_stage if payload.is_stage is None else payload.is_stage,
+    )
+
+
+@terms_router.delete("/{term_id}", response={204: None, **ERRORS})
+def term_delete(request: AuthedRequest, term_id: Id):
+    services.term_delete(by=request.user, term=selectors.term_get(term_id=term_id))
+    return Status(204, None)
+
+
+# --- processes ------------------------------------------------------------------------------------------------
+
+
+class SourceIn(InSchema):
+    """A process as YAML text (`source`) or as the same structure in JSON (`definition`): give one."""
+
+    source: str | None = Field(None, max_length=MAX_SOURCE, description="The process in YAML")
+    definition: dict[str, Any] | None = Field(None, description="The process as JSON (see /processes/schema)")
+    note: Str200 = ""
+
+
+class PublishIn(InSchema):
+    note: Str200 = ""
+
+
+class MigrateIn(InSchema):
+    from_version: int = Field(ge=1, le=1_000_000)
+    stage_map: dict[Str100, Str100] = {}
+
+
+class FindingOut(Schema):
+    severity: str
+    code: str
+    subject: str
+    message: str
+    fix: str
+
+
+class VersionOut(Schema):
+    number: int
+    note: str
+    published_at: dt.datetime
+    published_by: str | None
+
+    @staticmethod
+    def resolve_published_by(obj: ProcessVersion) -> str | None:
+        return obj.published_by.username if obj.published_by else None
+
+
+class ProcessOut(Schema):
+    key: str
+    name: str
+    applies_to: str
+    version: int | None
+    has_draft: bool
+    definition: dict[str, Any] | None = Field(description="The current version, as JSON")
+
+    @staticmethod
+    def resolve_version(obj: Process) -> int | None:
+        return obj.current.number if obj.current else None
+
+    @staticmethod
+    def resolve_has_draft(obj: Process) -> bool:
+        return bool(obj.draft)
+
+    @staticmethod
+    def resolve_definition(obj: Process) -> dict[str, Any] | None:
+        return yaml.safe_load(obj.current.source) if obj.current else None
+
+
+class ProcessSummaryOut(Schema):
+    key: str
+    name: str
+    applies_to: str
+    version: int | None
+    has_draft: bool
+
+    @staticmethod
+    def resolve_version(obj: Process) -> int | None:
+        return obj.current.number if obj.current else None
+
+    @staticmethod
+    def resolve_has_draft(obj: Process) -> bool:
+        return bool(obj.draft)
+
+
+class CheckOut(Schema):
+    ok: bool = Field(description="No errors: the process can be published")
+    findings: list[FindingOut]
+    mermaid: str
+    errors: list[ErrorOut] = Field(description="Problems reading the file (line and field), if any")
+
+
+class MigrationOut(Schema):
+    from_version: int
+    to_version: int
+    stage_map: dict[str, str]
+    records: int
+    at: dt.datetime
+
+    @staticmethod
+    def resolve_from_version(obj) -> int:
+        return obj.from_version.number
+
+    @staticmethod
+    def resolve_to_version(obj) -> int:
+        return obj.to_version.number
+
+
+def _source(payload: SourceIn) -> str:
+    if (payload.source is None) == (payload.definition is None):
+        raise FridayError(
+            "Send the process as `source` (YAML) or as `definition` (JSON), one of them.",
+            code="invalid.body",
+            field="source",
+        )
+    if payload.source is not None:
+        return payload.source
+    return yaml.safe_dump(payload.definition, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _process(key: str) -> Process:
+    return selectors.process_get(key=key)
+
+
+def _check(source: str) -> dict[str, Any]:
+    try:
+        definition = services.parse(source)
+    except ValidationFailed as exc:
+        return {
+            "ok": False,
+            "findings": [],
+            "mermaid": "",
+            "errors": [{"code": e.code, "detail": e.detail, "field": e.field} for e in exc.errors],
+        }
+    findings = services.process_lint(definition)
+    return {
+        "ok": not any(f.severity == "error" for f in findings),
+        "findings": findings,
+        "mermaid": to_mermaid(definition),
+        "errors": [],
+    }
+
+
+@router.get("", response=list[ProcessSummaryOut], summary="Every process: what it moves, its version, drafts")
+def process_list(request: AuthedRequest):
+    return selectors.process_list()
+
+
+@router.get("/schema", response=dict[str, Any], summary="The JSON Schema of a process file")
+def process_schema(request: AuthedRequest):
+    from friday.processes.definition import PROCESS_SCHEMA
+
+    return PROCESS_SCHEMA
+
+
+@router.post(
+    "/check", response={200: CheckOut, **ERRORS}, summary="Read and lint a process without saving it"
+)
+def process_check(request: AuthedRequest, payload: SourceIn):
+    return _check(_source(payload))
+
+
+@router.post(
+    "/import",
+    response={200: ProcessOut, 201: ProcessOut, **ERRORS},
+    summary="Create or update a process and publish it (like `friday process import`)",
+)
+def process_import(request: AuthedRequest, payload: SourceIn):
+    process, version = services.process_import(by=request.user, source=_source(payload), note=payload.note)
+    return Status(201 if version is not None else 200, process)
+
+
+@router.post(
+    "", response={201: ProcessOut, **ERRORS}, summary="Create a process as a draft (publish it next)"
+)
+def process_create(request: AuthedRequest, payload: SourceIn):
+    return Status(201, services.process_create(by=request.user, source=_source(payload)))
+
+
+@router.get(
+    "/{key}", response={200: ProcessOut, **ERRORS}, summary="A process and its current version as JSON"
+)
+def process_get(request: AuthedRequest, key: Str100):
+    return _process(key)
+
+
+@router.get("/{key}/yaml", response={200: str, **ERRORS}, summary="A version as YAML (default: the current)")
+def process_yaml(request: AuthedRequest, key: Str100, version: int | None = None):
+    return HttpResponse(
+        selectors.version_get(process=_process(key), number=version).source,
+        content_type="application/yaml; charset=utf-8",
+    )
+
+
+@router.get(
+    "/{key}/drawing", response={200: str, **ERRORS}, summary="A version as a Mermaid or DOT flowchart"
+)
+def process_drawing(
+    request: AuthedRequest,
+    key: Str100,
+    format: Literal["mermaid", "dot"] = "mermaid",
+    version: int | None = None,
+):
+    definition = selectors.version_get(process=_process(key), number=version).definition
+    text = to_mermaid(definition) if format == "mermaid" else to_dot(definition)
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@router.get("/{key}/versions", response={200: list[VersionOut], **ERRORS})
+def process_versions(request: AuthedRequest, key: Str100):
+    return _process(key).versions.select_related("published_by").order_by("-number")
+
+
+@router.get("/{key}/draft", response={200: CheckOut, **ERRORS}, summary="The draft, read and linted")
+def process_draft(request: AuthedRequest, key: Str100):
+    process = _process(key)
+    if not process.draft:
+        raise NotFound(f"{process.name} has no draft.", code="process.no_draft")
+    return _check(process.draft)
+
+
+@router.put(
+    "/{key}/draft", response={200: CheckOut, **ERRORS}, summary="Save the draft (records are unaffected)"
+)
+def process_draft_save(request: AuthedRequest, key: Str100, payload: SourceIn):
+    source = _source(payload)
+    services.process_draft_save(by=request.user, process=_process(key), source=source)
+    return _check(source)
+
+
+@router.delete("/{key}/draft", response={204: None, **ERRORS}, summary="Throw the draft away")
+def process_draft_discard(request: AuthedRequest, key: Str100):
+    services.process_draft_discard(by=request.user, process=_process(key))
+    return Status(204, None)
+
+
+@router.post(
+    "/{key}/publish", response={201: VersionOut, **ERRORS}, summary="Publish the draft as a new version"
+)
+def process_publish(request: AuthedRequest, key: Str100, payload: PublishIn):
+    return Status(201, services.process_publish(by=request.user, process=_process(key), note=payload.note))
+
+
+@router.post(
+    "/{key}/migrate",
+    response={201: MigrationOut, **ERRORS},
+    summary="Move the records on an older version to the current one, with a stage map",
+)
+def process_migrate(request: AuthedRequest, key: Str100, payload: MigrateIn):
+    process = _process(key)
+    version = selectors.version_get(process=process, number=payload.from_version, field="from_version")
+    return Status(
+        201,
+        services.process_migrate(
+            by=request.user, process=process, from_version=version, stage_map=dict(payload.stage_map)
+        ),
+    )
+
+
+# --- moves ----------------------------------------------------------------------------------------------------
+
+
+class MoveIn(InSchema):
+    record_type: RecordTypeIn
+    record_id: Id
+    to: Str100
+    reason: Str2000 = ""
+    override: bool = False
+    checked: list[Str200] = Field([], max_length=100)
+
+
+class StageChangeOut(Schema):
+    id: int
+    record_type: str
+    record_id: int
+    process: str
+    version: int
+    from_stage: str
+    to_stage: str
+    at: dt.datetime
+    by: str | None
+    reason: str
+    overridden: bool
+    declared: bool
+    backward: bool
+    checked: list[str]
+    seconds_in_stage: int | None
+
+    @staticmethod
+    def resolve_process(obj: StageChange) -> str:
+        return obj.process.key
+
+    @staticmethod
+    def resolve_version(obj: StageChange) -> int:
+        return obj.version.number
+
+    @staticmethod
+    def resolve_by(obj: StageChange) -> str | None:
+        return obj.by.username if obj.by else None
+
+
+class HistoryParams(Schema):
+    record_type: RecordTypeIn
+    record_id: Id
+    cursor: Str500 | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class HistoryPage(Schema):
+    items: list[StageChangeOut]
+    next_cursor: str | None
+
+
+def _record(request: AuthedRequest, record_type: str, record_id: int):
+    kind = records.kind_for(record_type)
+    if kind is None:
+        raise FridayError(
+            f"{record_type} records are not installed yet.", code="invalid.record_type", field="record_type"
+        )
+    try:
+        return kind.get(request.user, record_id)
+    except NotFound as exc:
+        exc.field = "record_id"
+        raise
+
+
+@moves_router.post(
+    "",
+    response={201: StageChangeOut, **ERRORS},
+    summary="Move a record to another stage",
+    description="422 `stage.undeclared` lists the allowed next stages in `extra.allowed`; unmet requirements "
+    "come back one per field in `errors`. `override` (with a `reason`) needs the override permission.",
+)
+def move_create(request: AuthedRequest, payload: MoveIn):
+    record = _record(request, payload.record_type, payload.record_id)
+    change = services.stage_move(
+        by=request.user,
+        record_type=payload.record_type,
+        record=record,
+        to=payload.to,
+        reason=payload.reason,
+        override=payload.override,
+        checked=payload.checked,
+    )
+    return Status(201, StageChange.objects.select_related("process", "version", "by").get(pk=change.pk))
+
+
+@moves_router.get("", response={200: HistoryPage, **ERRORS}, summary="A record's stage history, newest first")
+def move_history(request: AuthedRequest, params: Query[HistoryParams]):
+    record = _record(request, params.record_type, params.record_id)
+    page = selectors.stage_history(
+        record_type=params.record_type, record_id=record.pk, cursor=params.cursor, limit=params.limit
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}

@@ -1,0 +1,144 @@
+"""Deals through their services: create into the pipeline, move with lost reasons, scope, board and list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from friday.core.errors import FridayError, NotFound, PermissionDenied, ValidationFailed
+from friday.core.models import DomainEvent
+from friday.deals.models import Deal, LostReason
+from friday.deals.selectors import DealFilters, deal_board, deal_list
+from friday.deals.services import DealIn, deal_create, deal_delete, deal_move, deal_update, lost_reason_save
+from friday.processes.models import StageChange
+from friday.processes.services import MoveRefused
+from tests.conftest import make_person
+
+
+def test_a_deal_enters_the_pipeline_at_its_initial_stage(pipeline, cast):
+    party = make_person(cast.alice)
+    deal = deal_create(by=cast.alice, party=party, data=DealIn(title="New boiler", value="4,250.00"))
+    assert deal.stage == "enquiry" and deal.value == Decimal("4250.00") and deal.currency == "GBP"
+    assert deal.owner == cast.alice and deal.team == cast.red
+    change = StageChange.objects.get(record_type="deal", record_id=deal.pk)
+    assert change.from_stage == "" and change.to_stage == "enquiry" and change.party == party
+    assert DomainEvent.objects.filter(name="deal.stage_entered", subject_id=deal.pk).count() == 1
+
+
+def test_bad_deal_input_lists_every_field(pipeline, cast):
+    party = make_person(cast.alice)
+    with pytest.raises(ValidationFailed) as exc:
+        deal_create(by=cast.alice, party=party, data=DealIn(title=" ", value="12.345", currency="pounds"))
+    assert {e.field for e in exc.value.errors} == {"title", "value", "currency"}
+    for value in ("-1", "NaN", "1e20", "abc"):
+        with pytest.raises(ValidationFailed):
+            deal_create(by=cast.alice, party=party, data=DealIn(title="x", value=value))
+    assert not Deal.objects.exists()
+
+
+def test_no_pipeline_no_deal(cast):
+    party = make_person(cast.alice)
+    with pytest.raises(FridayError) as exc:
+        deal_create(by=cast.alice, party=party, data=DealIn(title="x"))
+    assert exc.value.code == "deal.no_pipeline"
+
+
+def test_entering_lost_needs_a_lost_reason_and_winning_clears_it(pipeline, cast):
+    party = make_person(cast.alice)
+    deal = deal_create(by=cast.alice, party=party, data=DealIn(title="Boiler"))
+    with pytest.raises(ValidationFailed) as exc:
+        deal_move(by=cast.alice, deal=deal, to="lost")
+    assert [e.field for e in exc.value.errors] == ["lost_reason"]
+    price = LostReason.objects.get(name="Price")
+    change = deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=price, lost_note="Too dear")
+    deal.refresh_from_db()
+    assert deal.lost_reason == price and deal.closed_at == change.at and deal.stage == "lost"
+    with pytest.raises(MoveRefused):
+        deal_move(by=cast.alice, deal=deal, to="enquiry")
+
+
+def test_requirements_and_checklists_on_deals(pipeline, cast):
+    deal = deal_create(by=cast.alice, party=make_person(cast.alice), data=DealIn(title="Boiler"))
+    deal_move(by=cast.alice, deal=deal, to="survey", checked=["Visit in the diary"])
+    with pytest.raises(ValidationFailed) as exc:
+        deal_move(by=cast.alice, deal=deal, to="quoted")
+    assert [e.field for e in exc.value.errors] == ["value"]
+    deal_update(by=cast.alice, deal=deal, data=DealIn(value=Decimal("3100")))
+    deal_move(by=cast.alice, deal=deal, to="quoted")
+    change = deal_move(by=cast.alice, deal=deal, to="won", checked=["Acceptance on file"])
+    deal.refresh_from_db()
+    assert deal.closed_at == change.at
+    moves = list(
+        StageChange.objects.filter(record_id=deal.pk, record_type="deal")
+        .order_by("at", "id")
+        .values_list("from_stage", "to_stage", "next_stage")
+    )
+    assert moves == [
+        ("", "enquiry", "survey"),
+        ("enquiry", "survey", "quoted"),
+        ("survey", "quoted", "won"),
+        ("quoted", "won", ""),
+    ]
+
+
+def test_deals_are_scoped_like_parties(pipeline, cast):
+    party = make_person(cast.alice)
+    deal = deal_create(by=cast.alice, party=party, data=DealIn(title="Boiler"))
+    with pytest.raises(NotFound):
+        deal_move(by=cast.bob, deal=deal, to="survey", checked=["Visit in the diary"])
+    with pytest.raises(NotFound):
+        deal_update(by=cast.bob, deal=deal, data=DealIn(title="Mine"))
+    with pytest.raises(PermissionDenied):
+        deal_update(by=cast.reader, deal=deal, data=DealIn(title="Mine"))
+    with pytest.raises(NotFound):
+        deal_create(by=cast.bob, party=party, data=DealIn(title="x"))
+    assert deal_list(user=cast.bob, filters=DealFilters()).items == []
+    assert [d.pk for d in deal_list(user=cast.reader, filters=DealFilters()).items] == [deal.pk]
+    deal_delete(by=cast.alice, deal=deal)
+    assert not StageChange.objects.filter(record_type="deal").exists()
+
+
+def test_board_counts_totals_and_pages(pipeline, cast):
+    party = make_person(cast.alice)
+    for i in range(7):
+        deal_create(by=cast.alice, party=party, data=DealIn(title=f"Job {i}", value=Decimal("100.50")))
+    board = deal_board(user=cast.alice, process=pipeline, limit=5)
+    enquiry = board.columns[0]
+    assert enquiry.stage.key == "enquiry" and enquiry.count == 7 and enquiry.total == Decimal("703.50")
+    assert [d.title for d in enquiry.deals] == [f"Job {i}" for i in range(5)] and enquiry.next_cursor
+    assert [c.count for c in board.columns[1:]] == [0, 0, 0, 0, 0]
+    assert deal_board(user=cast.bob, process=pipeline).columns[0].count == 0
+
+
+def test_list_filters(pipeline, cast):
+    party = make_person(cast.alice)
+    a = deal_create(
+        by=cast.alice, party=party, data=DealIn(title="Boiler", expected_close=dt.date(2027, 1, 5))
+    )
+    b = deal_create(by=cast.alice, party=party, data=DealIn(title="Radiators"))
+    deal_move(by=cast.alice, deal=b, to="lost", lost_reason=LostReason.objects.get(name="Price"))
+    ids = lambda **f: [d.pk for d in deal_list(user=cast.alice, filters=DealFilters(**f)).items]  # noqa: E731
+    assert ids(status="open") == [a.pk]
+    assert ids(status="lost") == [b.pk]
+    assert ids(status="won") == []
+    assert ids(q="boil") == [a.pk]
+    assert ids(stage="lost") == [b.pk]
+    with pytest.raises(FridayError):
+        ids(status="maybe")
+
+
+def test_lost_reasons_are_an_editable_list(pipeline, cast):
+    assert [r.name for r in LostReason.objects.all()][:2] == ["Price", "Chose a competitor"]
+    with pytest.raises(ValidationFailed):
+        lost_reason_save(by=cast.admin, name="price")
+    with pytest.raises(PermissionDenied):
+        lost_reason_save(by=cast.alice, name="Weather")
+    retired = lost_reason_save(
+        by=cast.admin, reason=LostReason.objects.get(name="Price"), name="Price", active=False
+    )
+    deal = deal_create(by=cast.alice, party=make_person(cast.alice), data=DealIn(title="x"))
+    with pytest.raises(FridayError) as exc:
+        deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=retired)
+    assert exc.value.field == "lost_reason"
