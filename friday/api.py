@@ -17,7 +17,7 @@ from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
 from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
-from friday.processes.api import moves_router, terms_router
+from friday.processes.api import moves_router, segments_router, terms_router
 from friday.processes.api import router as processes_router
 
 logger = logging.getLogger("friday.api")
@@ -59,6 +59,7 @@ api.add_router("/custom-fields", fields_router)
 api.add_router("/terms", terms_router)
 api.add_router("/processes", processes_router)
 api.add_router("/moves", moves_router)
+api.add_router("/segments", segments_router)
 api.add_router("/deals", deals_router)
 api.add_router("/lost-reasons", lost_reasons_router)
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("parties/", include("friday.parties.urls")),
     path("settings/", include("friday.accounts.urls")),
+    path("", include("friday.processes.urls")),
+    path("deals/", include("friday.deals.urls")),
     path("api/v1/", api.urls),
 ]

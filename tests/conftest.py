@@ -202,11 +202,9 @@ def lifecycle(cast):
 
 @pytest.fixture
 def pipeline(cast):
-    """The starter sales pipeline, published, with the starter lost reasons."""
-    from friday.deals.services import lost_reasons_install
+    """The starter sales pipeline, published (which adds the starter lost reasons)."""
     from friday.processes.services import process_import
     from friday.processes.templates import starter_text
 
     process, _ = process_import(by=cast.admin, source=starter_text("sales"))
-    lost_reasons_install(by=cast.admin)
     return process

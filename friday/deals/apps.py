@@ -8,3 +8,7 @@ class DealsConfig(AppConfig):
 
     def ready(self) -> None:
         from friday.deals import records  # noqa: F401  (registers deals with stage_move)
+        from friday.deals.services import on_process_published
+        from friday.processes.services import register_publish_hook
+
+        register_publish_hook(on_process_published)

@@ -63,5 +63,9 @@ register(
         requirements=DEAL_REQUIREMENTS,
         extra_requirements=_extra,
         url=lambda deal: f"/deals/{deal.pk}/",
+        titles=lambda ids: {
+            pk: (title, f"/deals/{pk}/")
+            for pk, title in Deal.objects.filter(pk__in=ids).values_list("pk", "title")
+        },
     )
 )

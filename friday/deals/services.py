@@ -23,7 +23,7 @@ from friday.deals.selectors import process_for_deals
 from friday.parties.models import Party
 from friday.parties.selectors import party_get
 from friday.parties.services import timeline_add
-from friday.processes.models import RecordType, StageChange
+from friday.processes.models import Process, ProcessVersion, RecordType, StageChange
 from friday.processes.services import require_process_editor, stage_enter, stage_move
 
 MAX_VALUE = Decimal("999999999999.99")
@@ -269,6 +269,12 @@ DEFAULT_LOST_REASONS = (
 
 
 def lost_reasons_install(*, by: User) -> list[LostReason]:
-    """The starter list, offered with the sales pipeline; existing names are kept."""
+    """The starter list, added with the first sales pipeline; existing names are kept."""
     existing = {n.casefold() for n in LostReason.objects.values_list("name", flat=True)}
     return [lost_reason_save(by=by, name=n) for n in DEFAULT_LOST_REASONS if n.casefold() not in existing]
+
+
+def on_process_published(by: User, process: Process, version: ProcessVersion) -> None:
+    """The first published pipeline comes with the starter lost reasons (a lost deal must give one)."""
+    if process.applies_to == RecordType.DEAL and not LostReason.objects.exists():
+        lost_reasons_install(by=by)

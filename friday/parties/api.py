@@ -228,6 +228,8 @@ class ListParams(Schema):
     tag: Str60 = ""
     owner_id: Id | None = None
     team_id: Id | None = None
+    stage: Str50 = Field("", description="Lifecycle stage key ('none': not in the lifecycle)")
+    segment: Id | None = Field(None, description="A saved segment's id")
     sort: Literal["name", "-name", "created", "-created", "updated", "-updated"] = "name"
     cursor: Str500 | None = None
     limit: int = Field(50, ge=1, le=200)
@@ -394,6 +396,11 @@ def party_list(request: AuthedRequest, params: Query[ListParams]):
         tag=params.tag,
         owner_id=params.owner_id,
         team_id=params.team_id,
+        extra={
+            name: str(value)
+            for name, value in (("stage", params.stage), ("segment", params.segment))
+            if value not in ("", None) and name in selectors.EXTRA_FILTERS
+        },
     )
     page = selectors.party_list(
         user=request.user, filters=filters, sort=params.sort, cursor=params.cursor, limit=params.limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,17 @@ class PartyFilters:
     tag: str = ""
     owner_id: int | None = None
     team_id: int | None = None
+    # Filters the apps above add (lifecycle stage, segment): name → the value as the user sent it.
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# Apps above parties add list filters here (processes: "stage", "segment"), so every party list — page, API,
+# export — offers them without this app knowing about them. name → (user, value) → condition on Party.
+EXTRA_FILTERS: dict[str, Callable[[User, str], Q]] = {}
+
+
+def register_party_filter(name: str, condition: Callable[[User, str], Q]) -> None:
+    EXTRA_FILTERS[name] = condition
 
 
 def _search_condition(q: str) -> Q:
@@ -156,6 +168,11 @@ def party_queryset(*, user: User, filters: PartyFilters) -> QuerySet[Party]:
         qs = qs.filter(owner_id=filters.owner_id)
     if filters.team_id is not None:
         qs = qs.filter(team_id=filters.team_id)
+    for name, value in filters.extra.items():
+        if name not in EXTRA_FILTERS:
+            raise FridayError(f"Unknown filter {name!r}.", code="invalid.filter", field=name)
+        if value not in ("", None):
+            qs = qs.filter(EXTRA_FILTERS[name](user, value))
     if filters.q.strip():
         qs = qs.filter(_search_condition(filters.q))
     return qs

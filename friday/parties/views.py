@@ -29,6 +29,7 @@ def _filters(request: AuthedRequest) -> selectors.PartyFilters:
         tag=request.GET.get("tag", "")[:60],
         owner_id=as_int("owner"),
         team_id=as_int("team"),
+        extra={name: request.GET[name][:100] for name in selectors.EXTRA_FILTERS if request.GET.get(name)},
     )
 
 

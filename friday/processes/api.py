@@ -9,10 +9,12 @@ import yaml
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
+from friday.core import clock
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.core.schemas import ErrorOut, Id, InSchema, Str100, Str200, Str500, Str2000
-from friday.processes import records, selectors, services
+from friday.processes import analytics, records, segments, selectors, services
+from friday.processes.definition import PROCESS_SCHEMA
 from friday.processes.drawing import to_dot, to_mermaid
 from friday.processes.models import Process, ProcessVersion, StageChange
 
@@ -226,8 +228,6 @@ def process_list(request: AuthedRequest):
 
 @router.get("/schema", response=dict[str, Any], summary="The JSON Schema of a process file")
 def process_schema(request: AuthedRequest):
-    from friday.processes.definition import PROCESS_SCHEMA
-
     return PROCESS_SCHEMA
 
 
@@ -430,3 +430,246 @@ def move_history(request: AuthedRequest, params: Query[HistoryParams]):
         record_type=params.record_type, record_id=record.pk, cursor=params.cursor, limit=params.limit
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+# --- analytics ------------------------------------------------------------------------------------------------
+
+
+class RangeParams(Schema):
+    since: dt.date | None = Field(None, description="First day (business time zone); default 90 days ago")
+    until: dt.date | None = Field(None, description="Last day, included; default today")
+
+
+class FunnelRowOut(Schema):
+    stage: str
+    name: str
+    kind: str
+    entered: int
+    converted: int
+    lost: int
+    went_back: int
+    still_here: int
+    median_seconds: int | None
+    p90_seconds: int | None
+
+
+class FunnelOut(Schema):
+    process: str
+    since: dt.date
+    until: dt.date
+    stages: list[FunnelRowOut]
+
+
+class PersonOut(Schema):
+    user_id: int | None
+    name: str
+    moves: int
+    undeclared: int
+    backward: int
+    overridden: int
+
+
+class EdgeOut(Schema):
+    from_stage: str
+    to_stage: str
+    count: int
+    declared: bool
+
+
+class ConformanceOut(Schema):
+    process: str
+    since: dt.date
+    until: dt.date
+    moves: int
+    declared: int
+    share: float | None
+    backward: int
+    overridden: int
+    undeclared: list[EdgeOut]
+    people: list[PersonOut]
+    discovered: list[EdgeOut] = Field(description="Every move that happened, counted (from '' = entered)")
+
+
+def _range(params: RangeParams) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    until = params.until or clock.today()
+    since = params.since or until - dt.timedelta(days=89)
+    if since > until:
+        raise FridayError("`since` must not be after `until`.", code="invalid.range", field="since")
+    if (until - since).days > 3660:
+        raise FridayError("Ask for at most ten years at once.", code="invalid.range", field="since")
+    start, end = analytics.range_bounds(since, until)
+    return since, until, start, end
+
+
+def _published(request: AuthedRequest, key: str) -> Process:
+    services.require_analytics(request.user)
+    process = _process(key)
+    if process.current is None:
+        raise NotFound(f"{process.name} is not published yet.", code="process.version_not_found")
+    return process
+
+
+@router.get(
+    "/{key}/funnel", response={200: FunnelOut, **ERRORS}, summary="Funnel and time in stage for a range"
+)
+def process_funnel(request: AuthedRequest, key: Str100, params: Query[RangeParams]):
+    process = _published(request, key)
+    since, until, start, end = _range(params)
+    rows = analytics.funnel(process, start, end)
+    return {
+        "process": process.key,
+        "since": since,
+        "until": until,
+        "stages": [
+            {
+                "stage": r.stage.key,
+                "name": r.stage.name,
+                "kind": r.stage.kind,
+                "entered": r.entered,
+                "converted": r.converted,
+                "lost": r.lost,
+                "went_back": r.went_back,
+                "still_here": r.still_here,
+                "median_seconds": r.median_seconds,
+                "p90_seconds": r.p90_seconds,
+            }
+            for r in rows
+        ],
+    }
+
+
+@router.get(
+    "/{key}/conformance",
+    response={200: ConformanceOut, **ERRORS},
+    summary="How much of the process is followed, by person, and the moves that actually happened",
+)
+def process_conformance(request: AuthedRequest, key: Str100, params: Query[RangeParams]):
+    process = _published(request, key)
+    since, until, start, end = _range(params)
+    c = analytics.conformance(process, start, end)
+    assert process.current is not None
+    definition = process.current.definition
+    declared = {(t.source, t.target) for t in definition.transitions}
+    return {
+        "process": process.key,
+        "since": since,
+        "until": until,
+        "moves": c.moves,
+        "declared": c.declared,
+        "share": c.share,
+        "backward": c.backward,
+        "overridden": c.overridden,
+        "undeclared": [
+            {"from_stage": f, "to_stage": t, "count": n, "declared": False} for f, t, n in c.undeclared_edges
+        ],
+        "people": c.people,
+        "discovered": [
+            {
+                "from_stage": f,
+                "to_stage": t,
+                "count": n,
+                "declared": (f == "" and t == definition.initial) or (f, t) in declared,
+            }
+            for f, t, n in analytics.discovered_edges(process, start, end)
+        ],
+    }
+
+
+# --- segments -------------------------------------------------------------------------------------------------
+
+segments_router = Router(tags=["segments"])
+
+
+class SegmentIn(InSchema):
+    name: Str100
+    description: Str2000 = ""
+    shared: bool = True
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="stages, kinds, roles, tags, owner_ids, team_ids (lists); created_after/before, "
+        "last_contact_after/before (dates); created_within_days, no_contact_days, contacted_within_days; "
+        "custom: [{field, op, value}]",
+    )
+
+
+class SegmentPatchIn(InSchema):
+    name: Str100 | None = None
+    description: Str2000 | None = None
+    shared: bool | None = None
+    filters: dict[str, Any] | None = None
+
+
+class SegmentOut(Schema):
+    id: int
+    name: str
+    description: str
+    shared: bool
+    filters: dict[str, Any]
+    owner: str | None
+    count: int | None = Field(None, description="Parties matching now, of those the caller may see")
+
+    @staticmethod
+    def resolve_owner(obj) -> str | None:
+        return obj.owner.username if obj.owner else None
+
+
+class FiltersIn(InSchema):
+    filters: dict[str, Any]
+
+
+class CountOut(Schema):
+    count: int
+
+
+def _segment_out(request: AuthedRequest, segment) -> Any:
+    segment.count = segments.segment_count(user=request.user, filters=segment.filters)
+    return segment
+
+
+@segments_router.get("", response=list[SegmentOut], summary="Segments the caller may use, with live counts")
+def segment_list(request: AuthedRequest):
+    return [_segment_out(request, s) for s in segments.segments_visible(request.user).order_by("name")]
+
+
+@segments_router.post("", response={201: SegmentOut, **ERRORS}, summary="Save a segment")
+def segment_create(request: AuthedRequest, payload: SegmentIn):
+    segment = segments.segment_save(by=request.user, **payload.model_dump())
+    return Status(201, _segment_out(request, segment))
+
+
+@segments_router.post(
+    "/count", response={200: CountOut, **ERRORS}, summary="Count a filter without saving it"
+)
+def segment_preview(request: AuthedRequest, payload: FiltersIn):
+    return {
+        "count": segments.segment_count(user=request.user, filters=segments.clean_filters(payload.filters))
+    }
+
+
+@segments_router.get("/{segment_id}", response={200: SegmentOut, **ERRORS})
+def segment_get(request: AuthedRequest, segment_id: Id):
+    return _segment_out(request, segments.segment_get(user=request.user, segment_id=segment_id))
+
+
+@segments_router.patch("/{segment_id}", response={200: SegmentOut, **ERRORS})
+def segment_update(request: AuthedRequest, segment_id: Id, payload: SegmentPatchIn):
+
+    segment = segments.segment_get(user=request.user, segment_id=segment_id)
+    saved = segments.segment_save(
+        by=request.user,
+        segment=segment,
+        name=segment.name if payload.name is None else payload.name,
+        description=segment.description if payload.description is None else payload.description,
+        filters=segment.filters if payload.filters is None else payload.filters,
+        shared=segment.shared if payload.shared is None else payload.shared,
+    )
+    return _segment_out(request, saved)
+
+
+@segments_router.delete("/{segment_id}", response={204: None, **ERRORS})
+def segment_delete(request: AuthedRequest, segment_id: Id):
+
+    segments.segment_delete(
+        by=request.user, segment=segments.segment_get(user=request.user, segment_id=segment_id)
+    )
+    return Status(204, None)

@@ -7,4 +7,7 @@ class ProcessesConfig(AppConfig):
     verbose_name = "Processes"
 
     def ready(self) -> None:
-        from friday.processes import records  # noqa: F401  (registers the party lifecycle)
+        from friday.processes import (  # noqa: F401  (register the party lifecycle and the list filters)
+            records,
+            segments,
+        )

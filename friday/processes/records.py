@@ -50,6 +50,8 @@ class RecordKind:
     extra_requirements: Callable[[Any, str], dict[str, str]] = lambda record, kind: {}
     allows_custom: bool = False  # requirements may name "custom.<key>"
     url: Callable[[Any], str] = lambda record: ""
+    # Record id → (title, page url) for a list of ids, in one query: stuck lists, analytics.
+    titles: Callable[[list[int]], dict[int, tuple[str, str]]] = lambda ids: {}
 
     def lock(self, record: Any) -> None:
         """Hold the record's stage row for the rest of the transaction, so two moves cannot race."""
@@ -150,5 +152,9 @@ register(
         requirements=PARTY_REQUIREMENTS,
         allows_custom=True,
         url=lambda party: f"/parties/{party.pk}/",
+        titles=lambda ids: {
+            pk: (name, f"/parties/{pk}/")
+            for pk, name in Party.objects.filter(pk__in=ids).values_list("pk", "display_name")
+        },
     )
 )

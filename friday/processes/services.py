@@ -8,7 +8,7 @@ reason, and writes the `StageChange`, the timeline entry and the `<record>.stage
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,11 +35,29 @@ from friday.processes.models import (
 
 MAX_SOURCE = 2_000_000  # characters of YAML; 500 stages with long definitions fit comfortably
 
+# Apps above this one add what a newly published process needs (deals: the starter lost reasons), inside the
+# publishing transaction. Each hook gets (by, process, version).
+PUBLISH_HOOKS: list[Callable[[User, Process, ProcessVersion], None]] = []
+
+
+def register_publish_hook(hook: Callable[[User, Process, ProcessVersion], None]) -> None:
+    if hook not in PUBLISH_HOOKS:
+        PUBLISH_HOOKS.append(hook)
+
 
 def require_process_editor(user: User) -> None:
     if not user.can_edit_processes:
         raise PermissionDenied(
             "Only an admin or a manager can change terms and processes.", code="permission.process_editor"
+        )
+
+
+def require_analytics(user: User) -> None:
+    """Process analytics count every record: for those who see every record."""
+    if not user.sees_all:
+        raise PermissionDenied(
+            "Process analytics cover everyone's records: ask a manager, or an admin for access to all records.",
+            code="permission.analytics",
         )
 
 
@@ -307,6 +325,8 @@ def process_publish(*, by: User, process: Process, note: str = "") -> ProcessVer
     process.save(update_fields=["current", "name", "draft", "draft_updated_at", "draft_updated_by"])
     if process.applies_to == RecordType.PARTY:
         _sync_stage_terms(by, definition)
+    for hook in PUBLISH_HOOKS:
+        hook(by, process, version)
     event_emit(
         name="process.published",
         subject=process,

@@ -7,12 +7,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from friday.core.http import AuthedRequest
+from friday.processes.selectors import process_list
 from friday.web.selectors import home_summary
 
 
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
-    return render(request, "web/home.html", home_summary(user=request.user))
+    context = home_summary(user=request.user)
+    context["no_process"] = not process_list().exists()
+    return render(request, "web/home.html", context)
 
 
 def health(request: HttpRequest) -> JsonResponse:

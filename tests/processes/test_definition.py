@@ -207,3 +207,29 @@ def test_cli_check_exit_codes_and_messages(tmp_path):
     schema = io.StringIO()
     call_command("process", "schema", stdout=schema)
     assert json.loads(schema.getvalue())["title"] == "Friday process"
+
+
+def test_glossary_and_field_findings():
+    base = starter("sales")
+    undefined = replace(
+        base, stages=tuple(replace(s, definition="") if s.key == "quoted" else s for s in base.stages)
+    )
+    # The glossary can define a stage the process leaves undefined; a contradicting definition is a warning.
+    assert not any(
+        f.code == "stage.no_definition" for f in lint(undefined, glossary={"quoted": "A quote went."})
+    )
+    conflict = {(f.severity, f.code, f.subject) for f in lint(base, glossary={"won": "Paid in full."})}
+    assert (WARNING, "term.conflict", "won") in conflict
+    same = lint(base, glossary={"won": "the customer accepted the quote in writing"})
+    assert not any(f.code == "term.conflict" for f in same)
+    fields = {"value", "lost_reason", "title"}
+    unknown = replace(
+        base,
+        transitions=(*base.transitions, Transition("enquiry", "quoted", requires=("colour",))),
+    )
+    found = [f for f in lint(unknown, fields=fields) if f.code == "field.unknown"]
+    assert [(f.severity, f.subject) for f in found] == [(ERROR, "enquiry → quoted")]
+    assert "colour" in found[0].message and "lost_reason" in found[0].fix
+    custom = replace(base, stages=tuple(replace(s, requires=("custom.boiler",)) for s in base.stages))
+    assert not any(f.code == "field.unknown" for f in lint(custom, fields=fields, allows_custom=True))
+    assert any(f.code == "field.unknown" for f in lint(custom, fields=fields))

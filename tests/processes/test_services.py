@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 
 from friday.core.errors import Conflict, FridayError, PermissionDenied, ValidationFailed
@@ -281,3 +284,62 @@ def test_cli_import_export_round_trip(cast, tmp_path, capsys):
     call_command("process", "export", "sales_pipeline", "--format", "dot")
     assert capsys.readouterr().out.startswith('digraph "sales_pipeline"')
     assert Process.objects.get(key="sales_pipeline").versions.count() == 1
+
+
+def _big(n: int, *, broken: bool = False) -> str:
+    stages = [
+        {
+            "key": f"s{i}",
+            "name": f"Step {i}",
+            "definition": f"Step {i} of a long job.",
+            "kind": "open" if i < n - 1 else "done",
+            "owner_role": "member",
+            "checklist": [f"Step {i} signed off"],
+        }
+        for i in range(n)
+    ]
+    transitions = [{"from": f"s{i}", "to": f"s{i + 1}"} for i in range(n - 1)]
+    if broken:
+        transitions = transitions[:-1]  # the last stage can no longer be reached
+    return yaml.safe_dump(
+        {
+            "process": "big",
+            "name": "Big",
+            "applies_to": "job",
+            "initial": "s0",
+            "stages": stages,
+            "transitions": transitions,
+        },
+        sort_keys=False,
+    )
+
+
+def test_a_500_stage_process_publishes_and_a_broken_one_leaves_nothing(cast):
+    before = (Process.objects.count(), Term.objects.count())
+    with pytest.raises(ValidationFailed) as exc:
+        process_import(by=cast.admin, source=_big(500, broken=True))
+    assert {e.code for e in exc.value.errors} >= {"lint.stage.unreachable", "lint.stage.dead_end"}
+    assert (Process.objects.count(), Term.objects.count()) == before  # nothing half-saved
+    _, version = process_import(by=cast.admin, source=_big(500))
+    assert version is not None and len(version.definition.stages) == 500
+
+
+def test_a_process_with_a_loop_moves_round_it(cast):
+    process_import(by=cast.admin, source=starter_text("lifecycle"))  # customer → repeat → lapsed → customer
+    party = make_person(cast.alice, emails=["a@example.com"], customer_since=dt.date(2020, 1, 1))
+    steps = [
+        ("suspect", []),
+        ("prospect", []),
+        ("qualified", ["Need confirmed", "Budget confirmed", "Decision maker known"]),
+        ("customer", []),
+        ("repeat_customer", ["Second job paid"]),
+        ("lapsed", ["Win-back offer sent"]),
+        ("customer", []),
+        ("repeat_customer", ["Second job paid"]),
+        ("lapsed", ["Win-back offer sent"]),
+    ]
+    for to, checked in steps:
+        stage_move(by=cast.alice, record_type="party", record=party, to=to, checked=checked)
+    history = StageChange.objects.filter(record_id=party.pk, record_type="party")
+    assert history.count() == len(steps) and not history.filter(declared=False).exists()
+    assert history.filter(backward=True).count() == 1  # lapsed → customer goes back up the list

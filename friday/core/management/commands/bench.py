@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP."
+    help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP, `bench processes` measures the process analytics and the deal board."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{generate,run}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{generate,run,processes}")
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
         )
@@ -26,6 +26,13 @@ class Command(BaseCommand):
         run.add_argument("--port", type=int, default=None, help="Default: a free port")
         run.add_argument("--seed", type=int, default=1)
         run.add_argument("--no-save", action="store_true", help="Do not write JSON to bench/results/")
+        proc = actions.add_parser("processes", help="Process analytics and the deal board over a big history")
+        proc.add_argument("--generate", action="store_true", help="Generate the deals and their moves first")
+        proc.add_argument("--deals", type=int, default=200_000, help="Deals to generate (about 5 moves each)")
+        proc.add_argument("--batch", type=int, default=5_000, help="Deals per transaction")
+        proc.add_argument("--runs", type=int, default=10, help="Timed runs per measure")
+        proc.add_argument("--seed", type=int, default=1)
+        proc.add_argument("--force", action="store_true", help="Delete earlier bench deals first")
 
     def handle(self, *args, action: str, **options) -> None:
         root = str(settings.BASE_DIR)
@@ -38,7 +45,20 @@ class Command(BaseCommand):
         # A wide table even when the output goes to a file or a pipe.
         console = Console() if sys.stdout.isatty() else Console(width=130)
         try:
-            if action == "generate":
+            if action == "processes":
+                from bench import processes
+
+                generated = None
+                if options["generate"]:
+                    generated = processes.generate(
+                        deals=options["deals"],
+                        seed=options["seed"],
+                        batch=options["batch"],
+                        force=options["force"],
+                        console=console,
+                    )
+                processes.report(generated, processes.run(runs=options["runs"], console=console), console)
+            elif action == "generate":
                 from bench.generate import generate, report
 
                 result = generate(

@@ -1,0 +1,319 @@
+"""Deal pages: list, board (drag or buttons; refused moves explained), detail with moves, forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from friday.accounts.models import User
+from friday.accounts.scoping import require_write
+from friday.core.errors import FridayError, NotFound, ValidationFailed
+from friday.core.http import AuthedRequest
+from friday.deals import selectors, services
+from friday.deals.forms import DealForm
+from friday.deals.models import Deal, LostReason
+from friday.parties.selectors import PartyFilters, party_get, party_queryset
+from friday.processes.models import ProcessVersion
+from friday.processes.services import allowed_next
+from friday.processes.templatetags.stages import StageLabel, stage_labels
+from friday.processes.views import move_context, move_values
+
+
+def _labels_for(deals: list[Deal]) -> dict[int, dict[str, StageLabel]]:
+    """Version id → its stage labels, for the versions a page of deals is on (one parse per version)."""
+    versions = {d.stage_version_id for d in deals}
+    return {v.pk: stage_labels(v) for v in ProcessVersion.objects.filter(pk__in=versions)}
+
+
+def _annotate(deals: list[Deal]) -> None:
+    """Give each deal its stage label (name, definition, kind) and the stages it may move to next."""
+    versions = {v.pk: v for v in ProcessVersion.objects.filter(pk__in={d.stage_version_id for d in deals})}
+    labels = {pk: stage_labels(v) for pk, v in versions.items()}
+    for deal in deals:
+        version_labels = labels.get(deal.stage_version_id, {})
+        deal.label = version_labels.get(deal.stage) or StageLabel(deal.stage, deal.stage, "", "open")  # type: ignore[attr-defined]
+        allowed = allowed_next(versions[deal.stage_version_id].definition, deal.stage)
+        deal.next_stages = [version_labels[k] for k in allowed if k in version_labels]  # type: ignore[attr-defined]
+
+
+@login_required
+def deal_list(request: AuthedRequest) -> HttpResponse:
+    owner = request.GET.get("owner", "")
+    filters = selectors.DealFilters(
+        process=request.GET.get("process", "")[:100],
+        stage=request.GET.get("stage", "")[:100],
+        status=request.GET.get("status", ""),
+        owner_id=int(owner) if owner.isdigit() else None,
+        q=request.GET.get("q", "")[:100],
+    )
+    error = None
+    page = None
+    try:
+        page = selectors.deal_list(
+            user=request.user, filters=filters, sort="recent", cursor=request.GET.get("cursor"), limit=50
+        )
+        _annotate(page.items)
+    except FridayError as exc:
+        error = exc
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "deals/list.html",
+        {
+            "page": page,
+            "error": error,
+            "filters": filters,
+            "query": query.urlencode(),
+            "pipelines": selectors.deal_processes(),
+            "owners": User.objects.filter(is_active=True).order_by("username"),
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def deal_board(request: AuthedRequest) -> HttpResponse:
+    owner = request.GET.get("owner", "")
+    try:
+        process = selectors.process_for_deals(request.GET.get("process") or None)
+    except FridayError as exc:
+        messages.error(request, exc.detail)
+        return redirect("processes:list")
+    board = selectors.deal_board(
+        user=request.user, process=process, owner_id=int(owner) if owner.isdigit() else None, limit=25
+    )
+    assert process.current is not None
+    labels = stage_labels(process.current)
+    _annotate([d for c in board.columns for d in c.deals])
+    return render(
+        request,
+        "deals/board.html",
+        {
+            "board": board,
+            "labels": labels,
+            "pipelines": selectors.deal_processes(),
+            "owners": User.objects.filter(is_active=True).order_by("username"),
+            "owner": owner,
+        },
+    )
+
+
+@login_required
+def board_column(request: AuthedRequest) -> HttpResponse:
+    """More cards for one column (the board's "show more"), as a fragment."""
+    process = selectors.process_for_deals(request.GET.get("process") or None)
+    owner = request.GET.get("owner", "")
+    page = selectors.board_column(
+        user=request.user,
+        process=process,
+        stage=request.GET.get("stage", "")[:100],
+        owner_id=int(owner) if owner.isdigit() else None,
+        cursor=request.GET.get("cursor"),
+        limit=25,
+    )
+    _annotate(page.items)
+    return render(
+        request,
+        "deals/_cards.html",
+        {
+            "deals": page.items,
+            "next_cursor": page.next_cursor,
+            "process": process,
+            "stage": request.GET.get("stage", ""),
+            "owner": owner,
+        },
+    )
+
+
+@login_required
+def party_options(request: AuthedRequest) -> HttpResponse:
+    q = request.GET.get("party", "")[:100]
+    parties = []
+    if len(q.strip()) >= 2 and "#" not in q:
+        try:
+            parties = list(
+                party_queryset(user=request.user, filters=PartyFilters(q=q)).order_by("sort_name", "id")[:10]
+            )
+        except FridayError:
+            parties = []
+    return render(request, "deals/_party_options.html", {"parties": parties})
+
+
+def _save(request: AuthedRequest, form: DealForm, deal: Deal | None) -> HttpResponse | None:
+    data = services.DealIn(
+        title=form.cleaned_data["title"],
+        value=form.cleaned_data["value"] or None,
+        currency=form.cleaned_data["currency"] or ("" if deal is None else deal.currency),
+        expected_close=form.cleaned_data["expected_close"],
+        owner=form.cleaned_data["owner"] or (request.user if deal is None else None),
+        notes=form.cleaned_data["notes"],
+    )
+    try:
+        if deal is None:
+            party_id = form.party_id()
+            if party_id is None:
+                raise ValidationFailed(
+                    [
+                        FridayError(
+                            "Pick the customer from the list as you type.",
+                            code="invalid.party",
+                            field="party",
+                        )
+                    ]
+                )
+            try:
+                party = party_get(user=request.user, party_id=party_id)
+            except NotFound as exc:
+                exc.field = "party"
+                raise
+            deal = services.deal_create(
+                by=request.user, party=party, data=data, process_key=form.cleaned_data.get("process") or None
+            )
+            messages.success(request, f"{deal.title} is on the board.")
+        else:
+            services.deal_update(by=request.user, deal=deal, data=data)
+            messages.success(request, "Your changes were saved.")
+    except FridayError as exc:
+        for e in exc.errors if isinstance(exc, ValidationFailed) else [exc]:
+            field = e.field if e.field in form.fields else None
+            form.add_error(field, e.detail)
+        return None
+    return redirect("deals:detail", deal_id=deal.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_create(request: AuthedRequest) -> HttpResponse:
+    require_write(request.user)
+    pipelines = list(selectors.deal_processes())
+    if not pipelines:
+        messages.error(request, "There is no sales pipeline yet: install one first.")
+        return redirect("processes:list")
+    initial: dict[str, Any] = {"owner": request.user.pk}
+    party_id = request.GET.get("party", "")
+    if party_id.isdigit():
+        try:
+            party = party_get(user=request.user, party_id=int(party_id))
+            initial["party"] = f"{party.display_name} · #{party.pk}"
+        except FridayError:
+            pass
+    form = DealForm(request.POST or None, pipelines=pipelines, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        response = _save(request, form, None)
+        if response:
+            return response
+    return render(
+        request,
+        "deals/form.html",
+        {"form": form, "creating": True},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_edit(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    require_write(request.user)
+    initial = {
+        "title": deal.title,
+        "value": deal.value if deal.value is not None else "",
+        "currency": deal.currency,
+        "expected_close": deal.expected_close,
+        "owner": deal.owner_id,
+        "notes": deal.notes,
+    }
+    form = DealForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        response = _save(request, form, deal)
+        if response:
+            return response
+    return render(
+        request,
+        "deals/form.html",
+        {"form": form, "deal": deal},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def deal_detail(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    _annotate([deal])
+    history = list(selectors.deal_history(deal=deal)[:100])
+    labels = _labels_for([deal])
+    for change in history:
+        version_labels = labels.get(change.version_id) or stage_labels(change.version)
+        labels[change.version_id] = version_labels
+        change.from_label = version_labels.get(change.from_stage)  # type: ignore[attr-defined]
+        change.to_label = version_labels.get(change.to_stage)  # type: ignore[attr-defined]
+    return render(request, "deals/detail.html", {"deal": deal, "history": history})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_delete(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    require_write(request.user)
+    if request.method == "POST":
+        services.deal_delete(by=request.user, deal=deal)
+        messages.success(request, f"{deal.title} was deleted.")
+        return redirect("deals:list")
+    return render(request, "deals/confirm_delete.html", {"deal": deal})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deal_move(request: AuthedRequest, deal_id: int) -> HttpResponse:
+    """Move a deal. From the board or the deal's buttons a POST moves at once; when the stage needs more
+    (a checklist, a lost reason, a field) or the step is not declared, this page says what and why."""
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    values = move_values(request)
+    values["lost_reason"] = request.POST.get("lost_reason", "")
+    values["lost_note"] = request.POST.get("lost_note", "")[:2000]
+    back = request.POST.get("next") or request.GET.get("next") or reverse("deals:detail", args=[deal.pk])
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("deals:detail", args=[deal.pk])
+    error: FridayError | None = None
+    if request.method == "POST":
+        reason = None
+        if values["lost_reason"].isdigit():
+            reason = LostReason.objects.filter(pk=int(values["lost_reason"])).first()
+        try:
+            change = services.deal_move(
+                by=request.user,
+                deal=deal,
+                to=values["to"],
+                lost_reason=reason,
+                lost_note=values["lost_note"],
+                reason=values["reason"],
+                override=values["override"],
+                checked=values["checked"],
+            )
+        except FridayError as exc:
+            error = exc
+        else:
+            stage = change.version.definition.stage(change.to_stage)
+            messages.success(request, f"{deal.title} moved to {stage.name if stage else change.to_stage}.")
+            return redirect(back)
+    context = move_context(
+        version=deal.stage_version, current=deal.stage, to=values["to"], error=error, values=values
+    )
+    target = context["target_stage"]
+    context.update(
+        record=deal,
+        record_label=deal.title,
+        action=reverse("deals:move", args=[deal.pk]),
+        back=back,
+        next=back,
+        lost_reasons=selectors.lost_reasons() if target is not None and target.kind == "lost" else None,
+    )
+    return render(request, "deals/move.html", context, status=422 if error else 200)

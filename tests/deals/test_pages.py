@@ -1,0 +1,77 @@
+"""Deal pages: create from a party, board with moves and refusals, detail and history, list filters."""
+
+from __future__ import annotations
+
+from friday.deals.models import Deal, LostReason
+from tests.conftest import make_person
+
+
+def test_create_board_move_and_refusal(pipeline, cast, web_for):
+    party = make_person(cast.alice, "Grace", "Hopper")
+    alice = web_for(cast.alice)
+    form = alice.get(f"/deals/new/?party={party.pk}").content.decode()
+    assert f"Grace Hopper · #{party.pk}" in form
+    r = alice.post("/deals/new/", {"party": "Grace", "title": "Boiler", "process": "sales_pipeline"})
+    assert r.status_code == 422 and "Pick the customer from the list" in r.content.decode()
+    r = alice.post(
+        "/deals/new/",
+        {
+            "party": f"Grace Hopper · #{party.pk}",
+            "title": "Boiler",
+            "value": "12.345",
+            "process": "sales_pipeline",
+        },
+    )
+    assert r.status_code == 422 and "2 decimal places" in r.content.decode()
+    r = alice.post(
+        "/deals/new/",
+        {
+            "party": f"Grace Hopper · #{party.pk}",
+            "title": "Boiler",
+            "value": "4250",
+            "process": "sales_pipeline",
+        },
+    )
+    deal = Deal.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
+    board = alice.get("/deals/board/").content.decode()
+    assert f'data-deal="{deal.pk}" data-stage="enquiry"' in board
+    assert "A customer asked about work" in board  # the stage's definition, on hover
+    # An undeclared move (as a drag onto "Won" would send) is refused with the allowed stages.
+    r = alice.post(f"/deals/{deal.pk}/move/", {"to": "won", "next": "/deals/board/"})
+    body = r.content.decode()
+    assert r.status_code == 422 and "Enquiry → Won is not a step" in body
+    assert 'data-stage="survey"' in body and 'data-stage="lost"' in body
+    # Lost needs a reason: the page asks for it, then the move goes through.
+    r = alice.post(f"/deals/{deal.pk}/move/", {"to": "lost", "next": "/deals/board/"})
+    assert r.status_code == 422 and "Why was it lost?" in r.content.decode()
+    price = LostReason.objects.get(name="Price")
+    r = alice.post(
+        f"/deals/{deal.pk}/move/", {"to": "lost", "lost_reason": price.pk, "next": "/deals/board/"}
+    )
+    assert r.status_code == 302 and r["Location"] == "/deals/board/"
+    detail = alice.get(f"/deals/{deal.pk}/").content.decode()
+    assert "Lost because" in detail and "Price" in detail and "Stage history" in detail
+    r = alice.post(f"/deals/{deal.pk}/move/", {"to": "enquiry", "next": "https://evil.example/"})
+    assert r.status_code == 422
+    assert web_for(cast.bob).get(f"/deals/{deal.pk}/").status_code == 404
+
+
+def test_list_and_party_options(pipeline, cast, web_for):
+    party = make_person(cast.alice, "Grace", "Hopper")
+    alice = web_for(cast.alice)
+    options = alice.get("/deals/party-options/", {"party": "Grace"}).content.decode()
+    assert f'value="Grace Hopper · #{party.pk}"' in options
+    assert "Grace" not in web_for(cast.bob).get("/deals/party-options/", {"party": "Grace"}).content.decode()
+    alice.post(
+        "/deals/new/",
+        {"party": f"Grace Hopper · #{party.pk}", "title": "Radiators", "process": "sales_pipeline"},
+    )
+    page = alice.get("/deals/", {"status": "open"}).content.decode()
+    assert "Radiators" in page and 'data-stage="enquiry"' in page
+    assert alice.get("/deals/", {"status": "maybe"}).status_code == 400
+
+
+def test_no_pipeline_sends_you_to_install_one(cast, web_for):
+    r = web_for(cast.alice).get("/deals/board/")
+    assert r.status_code == 302 and r["Location"] == "/processes/"

@@ -1,0 +1,85 @@
+"""The glossary, process and lifecycle pages through Django's test client."""
+
+from __future__ import annotations
+
+from friday.processes.models import PartyStage, Process, Term
+from friday.processes.templates import starter_text
+from tests.conftest import make_person
+
+
+def test_glossary_add_edit_and_refusals(cast, web_for):
+    admin = web_for(cast.admin)
+    r = admin.post("/glossary/", {"name": "Callout", "definition": ""})
+    assert r.status_code == 422 and "Write the definition" in r.content.decode()
+    r = admin.post(
+        "/glossary/", {"name": "Callout", "definition": "A visit within 4 hours.", "examples": "Leak"}
+    )
+    assert r.status_code == 302
+    term = Term.objects.get(name="Callout")
+    page = web_for(cast.alice).get("/glossary/").content.decode()
+    assert "A visit within 4 hours." in page and "Add a term" not in page
+    r = admin.post(f"/glossary/{term.pk}/", {"name": "Callout", "definition": "Within two hours."})
+    assert r.status_code == 302
+    assert web_for(cast.alice).get(f"/glossary/{term.pk}/").status_code == 403
+
+
+def test_starters_are_offered_and_install_with_a_flowchart(cast, web_for):
+    admin = web_for(cast.admin)
+    page = admin.get("/processes/").content.decode()
+    assert page.count("Use this template") == 3
+    r = admin.post("/processes/starters/lifecycle/")
+    assert r.status_code == 302 and r["Location"] == "/processes/customer_lifecycle/"
+    page = admin.get("/processes/customer_lifecycle/").content.decode()
+    assert '<pre class="mermaid">flowchart LR' in page
+    assert 'class="tip" role="tooltip">Someone who might need our services' in page
+    page = admin.get("/processes/").content.decode()
+    assert page.count("Use this template") == 2 and "You already have a customer lifecycle" not in page
+    r = admin.get("/processes/customer_lifecycle/export.dot")
+    assert r.content.decode().startswith('digraph "customer_lifecycle"')
+    assert admin.get("/processes/customer_lifecycle/export.exe").status_code == 404
+
+
+def test_editor_checks_live_saves_drafts_and_refuses_to_publish_errors(cast, web_for):
+    admin = web_for(cast.admin)
+    admin.post("/processes/starters/sales/")
+    check = admin.post("/processes/check/", {"source": "process: x\nstages: ["}).content.decode()
+    assert "does not read as a process" in check and "line " in check
+    broken = (
+        starter_text("sales")
+        .replace("- {from: negotiating, to: won}\n", "")
+        .replace("- {from: negotiating, to: lost}\n", "")
+    )
+    check = admin.post("/processes/check/", {"source": broken}).content.decode()
+    assert "Not a process yet" in check and "can never leave it" in check and "flowchart LR" in check
+    r = admin.post("/processes/sales_pipeline/edit/", {"source": broken, "action": "publish"})
+    assert r.status_code == 422 and "can never leave it" in r.content.decode()
+    process = Process.objects.get(key="sales_pipeline")
+    assert process.current.number == 1 and process.draft == broken  # the draft was kept, nothing published
+    fixed = starter_text("sales").replace("name: Quoted", "name: Quote sent")
+    r = admin.post(
+        "/processes/sales_pipeline/edit/", {"source": fixed, "action": "publish", "note": "Rename"}
+    )
+    assert r.status_code == 302
+    process.refresh_from_db()
+    assert process.current.number == 2 and process.current.note == "Rename" and process.draft == ""
+    assert web_for(cast.alice).get("/processes/sales_pipeline/edit/").status_code == 403
+
+
+def test_lifecycle_move_page_explains_refusals(lifecycle, cast, web_for):
+    party = make_person(cast.alice)
+    alice = web_for(cast.alice)
+    page = alice.get(f"/parties/{party.pk}/").content.decode()
+    assert "not in the lifecycle" in page
+    assert alice.post(f"/lifecycle/{party.pk}/", {"to": "suspect"}).status_code == 302
+    page = alice.get(f"/parties/{party.pk}/").content.decode()
+    assert 'data-stage="suspect"' in page and "Someone who might need our services" in page
+    r = alice.post(f"/lifecycle/{party.pk}/", {"to": "customer"})
+    body = r.content.decode()
+    assert r.status_code == 422 and 'id="refused"' in body and "Suspect → Customer is not a step" in body
+    assert 'data-stage="prospect"' in body and 'data-stage="not_a_fit"' in body
+    r = alice.post(f"/lifecycle/{party.pk}/", {"to": "prospect"})
+    assert r.status_code == 422 and 'data-field="email_or_phone"' in r.content.decode()
+    assert PartyStage.objects.get(party=party).stage == "suspect"
+    listing = alice.get("/parties/").content.decode()
+    assert 'data-stage="suspect"' in listing
+    assert web_for(cast.bob).get(f"/lifecycle/{party.pk}/").status_code == 404
