@@ -98,7 +98,8 @@ def _path(rng: random.Random, definition: ProcessDefinition) -> list[tuple[str, 
     return path
 
 
-def generate(*, deals: int, seed: int, batch: int, force: bool, console: Console) -> dict[str, Any]:
+def generate(*, changes: int, seed: int, batch: int, force: bool, console: Console) -> dict[str, Any]:
+    """Deals with their histories until there are `changes` stage changes (about 2.5 per deal)."""
     admin = User.objects.filter(username=f"{BENCH_USER_PREFIX}admin").first()
     owners = list(User.objects.filter(username__startswith=BENCH_USER_PREFIX, is_active=True))
     party_ids = list(Party.objects.values_list("id", flat=True)[:200_000])
@@ -126,9 +127,10 @@ def generate(*, deals: int, seed: int, batch: int, force: bool, console: Console
         TimeElapsedColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("deals", total=deals)
-        for first in range(0, deals, batch):
-            size = min(batch, deals - first)
+        task = progress.add_task("moves", total=changes)
+        first = 0
+        while changes_total < changes:
+            size = batch
             rows: list[Deal] = []
             histories: list[Any] = []
             for _ in range(size):
@@ -161,12 +163,12 @@ def generate(*, deals: int, seed: int, batch: int, force: bool, console: Console
                 histories.append((path, moments, owner))
             with transaction.atomic():
                 created = Deal.objects.bulk_create(rows)
-                changes = []
+                moves = []
                 for deal, (path, moments, owner) in zip(created, histories, strict=True):
                     for i, (stage, declared, backward, overridden) in enumerate(path):
                         nxt = path[i + 1][0] if i + 1 < len(path) else ""
                         left = moments[i + 1] if nxt else None
-                        changes.append(
+                        moves.append(
                             StageChange(
                                 record_type="deal",
                                 record_id=deal.pk,
@@ -186,9 +188,10 @@ def generate(*, deals: int, seed: int, batch: int, force: bool, console: Console
                                 next_stage=nxt,
                             )
                         )
-                StageChange.objects.bulk_create(changes, batch_size=5000)
-                changes_total += len(changes)
-            progress.update(task, advance=size)
+                StageChange.objects.bulk_create(moves, batch_size=5000)
+                changes_total += len(moves)
+            first += size
+            progress.update(task, advance=len(moves))
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -196,7 +199,7 @@ def generate(*, deals: int, seed: int, batch: int, force: bool, console: Console
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE processes_stagechange")
             cursor.execute("ANALYZE deals_deal")
-    return {"deals": deals, "changes": changes_total, "seconds": time.perf_counter() - started}
+    return {"deals": first, "changes": changes_total, "seconds": time.perf_counter() - started}
 
 
 def run(*, runs: int, console: Console) -> list[Timing]:

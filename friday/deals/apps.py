@@ -12,3 +12,8 @@ class DealsConfig(AppConfig):
         from friday.processes.services import register_publish_hook
 
         register_publish_hook(on_process_published)
+
+        from friday.deals.views import party_section
+        from friday.parties.views import register_detail_section
+
+        register_detail_section("deals/_party_deals.html", party_section)

@@ -46,7 +46,9 @@ def _annotate(deals: list[Deal]) -> None:
 @login_required
 def deal_list(request: AuthedRequest) -> HttpResponse:
     owner = request.GET.get("owner", "")
+    party = request.GET.get("party", "")
     filters = selectors.DealFilters(
+        party_id=int(party) if party.isdigit() and len(party) < 19 else None,
         process=request.GET.get("process", "")[:100],
         stage=request.GET.get("stage", "")[:100],
         status=request.GET.get("status", ""),
@@ -317,3 +319,22 @@ def deal_move(request: AuthedRequest, deal_id: int) -> HttpResponse:
         lost_reasons=selectors.lost_reasons() if target is not None and target.kind == "lost" else None,
     )
     return render(request, "deals/move.html", context, status=422 if error else 200)
+
+
+def party_section(user: User, party: Any) -> dict[str, Any]:
+    """The Deals card on a party page: the party's deals the user may see, newest first."""
+    qs = (
+        selectors.deals_visible(user)
+        .filter(party=party)
+        .select_related("owner")
+        .order_by("-created_at", "-id")
+    )
+    deals = list(qs[:10])
+    _annotate(deals)
+    count = qs.count() if len(deals) == 10 else len(deals)
+    return {
+        "deals": deals,
+        "count": count,
+        "more": count > 10,
+        "can_add": selectors.deal_processes().exists(),
+    }

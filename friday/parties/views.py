@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -71,10 +74,21 @@ def party_list(request: AuthedRequest) -> HttpResponse:
     return render(request, template, context, status=400 if error else 200)
 
 
+# Cards that apps above parties add to the party page (deals: the party's deals). Each is a template and a
+# function giving its context: (user, party) -> dict.
+DETAIL_SECTIONS: list[tuple[str, Callable[[Any, Any], dict[str, Any]]]] = []
+
+
+def register_detail_section(template: str, context: Callable[[Any, Any], dict[str, Any]]) -> None:
+    if all(t != template for t, _ in DETAIL_SECTIONS):
+        DETAIL_SECTIONS.append((template, context))
+
+
 @login_required
 def party_detail(request: AuthedRequest, party_id: int) -> HttpResponse:
     party = selectors.party_detail(user=request.user, party_id=party_id)
     timeline = selectors.activity_list(user=request.user, party=party, limit=20)
+    sections = [(template, context(request.user, party)) for template, context in DETAIL_SECTIONS]
     return render(
         request,
         "parties/detail.html",
@@ -84,6 +98,7 @@ def party_detail(request: AuthedRequest, party_id: int) -> HttpResponse:
             "activity_form": ActivityForm(),
             "handover_form": HandoverForm(initial={"owner": party.owner_id, "team": party.team_id}),
             "custom_values": selectors.party_custom_values(party),
+            "sections": sections,
         },
     )
 

@@ -479,6 +479,7 @@ def stage_move(
         raise FridayError(f"No record type {record_type!r}.", code="invalid.record_type", field="record_type")
     record = kind.get(by, record.pk)  # scoped: NotFound outside the user's records
     kind.lock(record)
+    record = kind.get(by, record.pk)  # read again under the lock: a concurrent move may have just committed
     state = kind.state(record)
     version = (
         ProcessVersion.objects.select_related("process").get(pk=state.version_id)

@@ -34,6 +34,9 @@ def test_create_board_move_and_refusal(pipeline, cast, web_for):
     )
     deal = Deal.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
+    party_page = alice.get(f"/parties/{party.pk}/").content.decode()
+    assert 'id="deals-h"' in party_page and f'href="/deals/{deal.pk}/"' in party_page
+    assert f"/deals/new/?party={party.pk}" in party_page
     board = alice.get("/deals/board/").content.decode()
     assert f'data-deal="{deal.pk}" data-stage="enquiry"' in board
     assert "A customer asked about work" in board  # the stage's definition, on hover

@@ -142,3 +142,36 @@ def test_lost_reasons_are_an_editable_list(pipeline, cast):
     with pytest.raises(FridayError) as exc:
         deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=retired)
     assert exc.value.field == "lost_reason"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_moving_one_deal_at_once_make_one_move(pipeline, cast):
+    import threading
+
+    from django.db import connection
+
+    deal = deal_create(by=cast.alice, party=make_person(cast.alice), data=DealIn(title="Boiler"))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def move(user) -> None:
+        try:
+            barrier.wait()
+            deal_move(by=user, deal=deal, to="survey", checked=["Visit in the diary"])
+            result = "moved"
+        except FridayError as exc:
+            result = exc.code
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=move, args=(u,)) for u in (cast.alice, cast.manager)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["moved", "stage.same"]
+    changes = StageChange.objects.filter(record_type="deal", record_id=deal.pk).order_by("at", "id")
+    assert [(c.from_stage, c.to_stage) for c in changes] == [("", "enquiry"), ("enquiry", "survey")]

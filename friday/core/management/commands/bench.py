@@ -28,7 +28,9 @@ class Command(BaseCommand):
         run.add_argument("--no-save", action="store_true", help="Do not write JSON to bench/results/")
         proc = actions.add_parser("processes", help="Process analytics and the deal board over a big history")
         proc.add_argument("--generate", action="store_true", help="Generate the deals and their moves first")
-        proc.add_argument("--deals", type=int, default=200_000, help="Deals to generate (about 5 moves each)")
+        proc.add_argument(
+            "--changes", type=int, default=1_000_000, help="Stage changes to generate (about 2.5 per deal)"
+        )
         proc.add_argument("--batch", type=int, default=5_000, help="Deals per transaction")
         proc.add_argument("--runs", type=int, default=10, help="Timed runs per measure")
         proc.add_argument("--seed", type=int, default=1)
@@ -51,7 +53,7 @@ class Command(BaseCommand):
                 generated = None
                 if options["generate"]:
                     generated = processes.generate(
-                        deals=options["deals"],
+                        changes=options["changes"],
                         seed=options["seed"],
                         batch=options["batch"],
                         force=options["force"],
