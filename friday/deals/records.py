@@ -63,6 +63,7 @@ register(
         requirements=DEAL_REQUIREMENTS,
         extra_requirements=_extra,
         url=lambda deal: f"/deals/{deal.pk}/",
+        edit_url=lambda deal: f"/deals/{deal.pk}/edit/",
         titles=lambda ids: {
             pk: (title, f"/deals/{pk}/")
             for pk, title in Deal.objects.filter(pk__in=ids).values_list("pk", "title")

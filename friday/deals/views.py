@@ -9,18 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write
 from friday.core.errors import FridayError, NotFound, ValidationFailed
-from friday.core.http import AuthedRequest
+from friday.core.http import AuthedRequest, safe_next
 from friday.deals import selectors, services
 from friday.deals.forms import DealForm
 from friday.deals.models import Deal, LostReason
 from friday.parties.selectors import PartyFilters, party_get, party_queryset
-from friday.processes.models import ProcessVersion
+from friday.processes import records
+from friday.processes.models import ProcessVersion, RecordType
 from friday.processes.services import allowed_next
 from friday.processes.templatetags.stages import StageLabel, stage_labels
 from friday.processes.views import move_context, move_values
@@ -188,7 +188,7 @@ def _save(request: AuthedRequest, form: DealForm, deal: Deal | None) -> HttpResp
             field = e.field if e.field in form.fields else None
             form.add_error(field, e.detail)
         return None
-    return redirect("deals:detail", deal_id=deal.pk)
+    return redirect(safe_next(request, reverse("deals:detail", args=[deal.pk])))
 
 
 @login_required
@@ -241,7 +241,7 @@ def deal_edit(request: AuthedRequest, deal_id: int) -> HttpResponse:
     return render(
         request,
         "deals/form.html",
-        {"form": form, "deal": deal},
+        {"form": form, "deal": deal, "next": safe_next(request, "")},
         status=422 if request.method == "POST" else 200,
     )
 
@@ -281,9 +281,7 @@ def deal_move(request: AuthedRequest, deal_id: int) -> HttpResponse:
     values = move_values(request)
     values["lost_reason"] = request.POST.get("lost_reason", "")
     values["lost_note"] = request.POST.get("lost_note", "")[:2000]
-    back = request.POST.get("next") or request.GET.get("next") or reverse("deals:detail", args=[deal.pk])
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("deals:detail", args=[deal.pk])
+    back = safe_next(request, reverse("deals:detail", args=[deal.pk]))
     error: FridayError | None = None
     if request.method == "POST":
         reason = None
@@ -306,14 +304,26 @@ def deal_move(request: AuthedRequest, deal_id: int) -> HttpResponse:
             stage = change.version.definition.stage(change.to_stage)
             messages.success(request, f"{deal.title} moved to {stage.name if stage else change.to_stage}.")
             return redirect(back)
+    kind = records.kind_for(RecordType.DEAL)
+    assert kind is not None
     context = move_context(
-        version=deal.stage_version, current=deal.stage, to=values["to"], error=error, values=values
+        user=request.user,
+        kind=kind,
+        record=deal,
+        version=deal.stage_version,
+        current=deal.stage,
+        to=values["to"],
+        error=error,
+        values=values,
+        action=reverse("deals:move", args=[deal.pk]),
     )
     target = context["target_stage"]
+    # The lost reason is asked on this page itself, not on the edit page.
+    context["needs"] = [n for n in context["needs"] if n["field"] != "lost_reason"]
+    context["needs_missing"] = any(not n["filled"] for n in context["needs"])
     context.update(
         record=deal,
         record_label=deal.title,
-        action=reverse("deals:move", args=[deal.pk]),
         back=back,
         next=back,
         lost_reasons=selectors.lost_reasons() if target is not None and target.kind == "lost" else None,

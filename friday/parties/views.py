@@ -9,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import Team, User
 from friday.accounts.scoping import require_admin
 from friday.core.errors import FridayError, ValidationFailed
-from friday.core.http import AuthedRequest
+from friday.core.http import AuthedRequest, safe_next
 from friday.parties import selectors, services
 from friday.parties.forms import ActivityForm, CustomFieldForm, HandoverForm, PartyForm
 from friday.parties.models import PartyKind, RoleName, Tag
@@ -132,7 +133,7 @@ def _save_party(request: AuthedRequest, form: PartyForm) -> HttpResponse | None:
     except FridayError as exc:
         form.add_service_error(exc)
         return None
-    return redirect("parties:detail", party_id=party.pk)
+    return redirect(safe_next(request, reverse("parties:detail", args=[party.pk])))
 
 
 @login_required
@@ -171,7 +172,7 @@ def party_edit(request: AuthedRequest, party_id: int) -> HttpResponse:
     return render(
         request,
         "parties/form.html",
-        {"form": form, "party": party, "creating": False},
+        {"form": form, "party": party, "creating": False, "next": safe_next(request, "")},
         status=422 if request.method == "POST" else 200,
     )
 

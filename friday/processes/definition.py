@@ -141,12 +141,26 @@ class _Lines:
     """Line numbers of every node, by path, so schema errors can say where they are."""
 
     by_path: dict[tuple, int] = field(default_factory=dict)
+    # YAML keeps the last of two equal keys without a word; a process file must not lose a line that way.
+    duplicates: list[DefinitionError] = field(default_factory=list)
 
     def walk(self, node: yaml.Node, path: tuple = ()) -> None:
         self.by_path[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
             for key_node, value_node in node.value:
-                self.by_path[(*path, key_node.value)] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    self.duplicates.append(
+                        DefinitionError(
+                            line,
+                            _path((*path, key_node.value)),
+                            f"{key_node.value!r} is written twice (first on line {seen[key_node.value]}); "
+                            "keep one",
+                        )
+                    )
+                seen.setdefault(key_node.value, line)
+                self.by_path[(*path, key_node.value)] = line
                 self.walk(value_node, (*path, key_node.value))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
@@ -176,6 +190,8 @@ def load(text: str) -> ProcessDefinition:
     lines = _Lines()
     if node is not None:
         lines.walk(node)
+    if lines.duplicates:
+        raise InvalidDefinition(lines.duplicates)
     errors = [
         DefinitionError(lines.line(tuple(e.absolute_path)), _path(tuple(e.absolute_path)), e.message)
         for e in sorted(

@@ -50,6 +50,7 @@ class RecordKind:
     extra_requirements: Callable[[Any, str], dict[str, str]] = lambda record, kind: {}
     allows_custom: bool = False  # requirements may name "custom.<key>"
     url: Callable[[Any], str] = lambda record: ""
+    edit_url: Callable[[Any], str] = lambda record: ""  # where its fields are filled in
     # Record id → (title, page url) for a list of ids, in one query: stuck lists, analytics.
     titles: Callable[[list[int]], dict[int, tuple[str, str]]] = lambda ids: {}
 
@@ -83,6 +84,14 @@ def requirement_names(applies_to: str) -> set[str] | None:
     """Fields a stage of a process for `applies_to` may require; None when that type is not installed yet."""
     kind = _KINDS.get(applies_to)
     return set(kind.requirements) if kind else None
+
+
+def requirement_label(kind: RecordKind, name: str) -> str:
+    """A required field in words: "an email address", "the custom field vat_number"."""
+    if name.startswith("custom.") and kind.allows_custom:
+        return f"the custom field {name.removeprefix('custom.')}"
+    requirement = kind.requirements.get(name)
+    return requirement.label if requirement else name
 
 
 def requirement_missing(kind: RecordKind, record: Any, name: str) -> str | None:
@@ -152,6 +161,7 @@ register(
         requirements=PARTY_REQUIREMENTS,
         allows_custom=True,
         url=lambda party: f"/parties/{party.pk}/",
+        edit_url=lambda party: f"/parties/{party.pk}/edit/",
         titles=lambda ids: {
             pk: (name, f"/parties/{pk}/")
             for pk, name in Party.objects.filter(pk__in=ids).values_list("pk", "display_name")

@@ -525,7 +525,7 @@ def stage_move(
     if not declared and not override:
         where = names.get(current or "", "the start")
         raise MoveRefused(
-            f"{where} → {target.name} is not a step in {definition.name}. "
+            f"{names.get(current or '', 'The start')} → {target.name} is not a step in {definition.name}. "
             + (
                 f"From {where} a record can go to: {', '.join(names[k] for k in allowed)}."
                 if allowed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from friday.accounts.models import User
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.processes import analytics, records, segments, selectors, services
@@ -343,43 +345,74 @@ def process_migrate(request: AuthedRequest, key: str) -> HttpResponse:
 # --- moves ----------------------------------------------------------------------------------------------------
 
 
+def _edit_url(kind: records.RecordKind, record: Any, back: str) -> str:
+    url = kind.edit_url(record)
+    return f"{url}?{urlencode({'next': back})}" if url else ""
+
+
 def move_context(
     *,
+    user: User,
+    kind: records.RecordKind,
+    record: Any,
     version: ProcessVersion,
     current: str | None,
     to: str,
     error: FridayError | None,
     values: dict[str, Any] | None = None,
+    action: str,
 ) -> dict[str, Any]:
-    """What the move page shows: the target with its definition, what it needs, and why a move was refused."""
+    """What the move page shows: the stages it may go to (every stage, marked, for someone who may override),
+    the chosen one with its definition, what it needs and which of that is filled, and why a move was refused."""
     definition = version.definition
     labels = stage_labels(version)
     allowed = services.allowed_next(definition, current)
+    to = to or (allowed[0] if allowed else "")
     target = definition.stage(to)
     transition = next((t for t in definition.transitions if t.source == current and t.target == to), None)
+    others = (
+        [labels[s.key] for s in definition.stages if s.key not in allowed and s.key != current]
+        if user.can_override_process
+        else []
+    )
+    names = list(
+        dict.fromkeys([*(target.requires if target else ()), *(transition.requires if transition else ())])
+    )
+    needs = [
+        {
+            "field": name,
+            "label": records.requirement_label(kind, name),
+            "filled": records.requirement_missing(kind, record, name) is None,
+        }
+        for name in names
+    ]
+    values = {**(values or {}), "to": to}
     return {
         "version": version,
         "current": labels.get(current or ""),
         "target": labels.get(to),
         "target_stage": target,
-        "requires": list(
-            dict.fromkeys(
-                [*(target.requires if target else ()), *(transition.requires if transition else ())]
-            )
-        ),
+        "declared": to in allowed,
+        "needs": needs,
+        "needs_missing": any(not n["filled"] for n in needs),
+        "edit_url": _edit_url(kind, record, f"{action}?{urlencode({'to': to})}"),
         "allowed": [labels[k] for k in allowed if k in labels],
+        "others": others,
         "refused": isinstance(error, MoveRefused),
         "errors": _errors(error),
-        "values": values or {},
+        "values": values,
+        "action": action,
     }
 
 
 def move_values(request: AuthedRequest) -> dict[str, Any]:
+    """The move form as sent: by POST to move, by GET when the chosen stage changes (to show what it needs)."""
+    data = request.POST if request.method == "POST" else request.GET
     return {
-        "to": request.POST.get("to", request.GET.get("to", ""))[:100],
-        "reason": request.POST.get("reason", "")[:2000],
-        "override": request.POST.get("override") == "on",
-        "checked": [c[:200] for c in request.POST.getlist("checked")][:100],
+        "to": data.get("to", "")[:100],
+        "reason": data.get("reason", "")[:2000],
+        "override": data.get("override") == "on",
+        "checked": [c[:200] for c in data.getlist("checked")][:100],
     }
 
 
@@ -419,14 +452,17 @@ def party_move(request: AuthedRequest, party_id: int) -> HttpResponse:
             return redirect("processes:list")
         version = process.current
     context = move_context(
-        version=version, current=state.stage if state else None, to=values["to"], error=error, values=values
-    )
-    context.update(
+        user=request.user,
+        kind=kind,
         record=party,
-        record_label=str(party),
+        version=version,
+        current=state.stage if state else None,
+        to=values["to"],
+        error=error,
+        values=values,
         action=reverse("processes:party_move", args=[party.pk]),
-        back=reverse("parties:detail", args=[party.pk]),
     )
+    context.update(record=party, record_label=str(party), back=reverse("parties:detail", args=[party.pk]))
     return render(request, "processes/move.html", context, status=422 if error else 200)
 
 

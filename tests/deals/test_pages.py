@@ -78,3 +78,30 @@ def test_list_and_party_options(pipeline, cast, web_for):
 def test_no_pipeline_sends_you_to_install_one(cast, web_for):
     r = web_for(cast.alice).get("/deals/board/")
     assert r.status_code == 302 and r["Location"] == "/processes/"
+
+
+def test_a_required_deal_field_is_filled_from_the_move_page(pipeline, cast, web_for):
+    from friday.deals.services import DealIn, deal_create, deal_move
+
+    deal = deal_create(by=cast.alice, party=make_person(cast.alice), data=DealIn(title="Boiler"))
+    deal_move(by=cast.alice, deal=deal, to="survey", checked=["Visit in the diary"])
+    alice = web_for(cast.alice)
+    page = alice.get(f"/deals/{deal.pk}/move/?to=quoted").content.decode()
+    assert 'data-field="value" data-filled="no"' in page
+    edit = f"/deals/{deal.pk}/edit/?next=%2Fdeals%2F{deal.pk}%2Fmove%2F%3Fto%3Dquoted"
+    assert f'href="{edit}"' in page
+    r = alice.post(
+        edit,
+        {
+            "title": "Boiler",
+            "value": "2400.00",
+            "currency": "GBP",
+            "next": f"/deals/{deal.pk}/move/?to=quoted",
+        },
+    )
+    assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/move/?to=quoted"
+    page = alice.get(r["Location"]).content.decode()
+    assert 'data-field="value" data-filled="yes"' in page and 'id="fill-in"' not in page
+    # Choosing Lost asks for the reason on the page itself, not on the edit page.
+    page = alice.get(f"/deals/{deal.pk}/move/?to=lost").content.decode()
+    assert 'id="lost-reason"' in page and 'data-field="lost_reason"' not in page

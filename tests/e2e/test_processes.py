@@ -101,6 +101,14 @@ def test_move_a_deal_on_the_board_and_see_a_refusal(page: Page, live_server, adm
     expect(refused.locator('[data-stage="survey"]')).to_be_visible()
     expect(refused.locator('[data-stage="lost"]')).to_be_visible()
     shot(page, "refused")
+    # Choosing another stage shows what it needs at once, before any attempt; the refusal goes away.
+    page.get_by_label("Move to").select_option("survey")
+    expect(page.get_by_label("Visit in the diary")).to_be_visible()
+    expect(page.locator("#refused")).to_have_count(0)
+    # An admin may also pick a stage that is not a next step: it is marked as an override.
+    page.get_by_label("Move to").select_option("won")
+    expect(page.locator("#not-declared")).to_be_visible()
+    expect(page.get_by_label("Acceptance on file")).to_be_visible()
     # Drag to Survey booked: the page asks for its checklist, then the card is there.
     page.goto(f"{live_server.url}/deals/board/")
     drag(page, card, page.locator('section.column[data-stage="survey"]'))

@@ -132,6 +132,18 @@ def test_unknown_stage_keys_and_malformed_yaml_are_refused_with_lines():
     assert "owner" in str(caught.value)
 
 
+def test_a_key_written_twice_is_refused_with_both_lines():
+    text = starter_text("sales")
+    lines = text.splitlines()
+    first = lines.index("  kind: won")
+    bad = "\n".join([*lines[: first + 1], "  kind: lost", *lines[first + 1 :]]) + "\n"
+    with pytest.raises(InvalidDefinition) as caught:
+        load(bad)
+    (error,) = caught.value.errors
+    assert error.line == first + 2 and error.field == "stages.4.kind"
+    assert f"first on line {first + 1}" in error.message
+
+
 def _codes(process: ProcessDefinition) -> set[tuple[str, str, str]]:
     return {(f.severity, f.code, f.subject) for f in lint(process)}
 

@@ -83,3 +83,37 @@ def test_lifecycle_move_page_explains_refusals(lifecycle, cast, web_for):
     listing = alice.get("/parties/").content.decode()
     assert 'data-stage="suspect"' in listing
     assert web_for(cast.bob).get(f"/lifecycle/{party.pk}/").status_code == 404
+
+
+def test_move_page_shows_what_the_chosen_stage_needs_and_offers_overrides(lifecycle, cast, web_for):
+    party = make_person(cast.alice)
+    alice = web_for(cast.alice)
+    page = alice.get(f"/lifecycle/{party.pk}/").content.decode()
+    assert 'value="suspect" selected' in page  # the first allowed step is chosen
+    alice.post(f"/lifecycle/{party.pk}/", {"to": "suspect"})
+    # Choosing a stage (htmx GETs the page with ?to=) shows what it needs before any attempt.
+    page = alice.get(f"/lifecycle/{party.pk}/?to=prospect").content.decode()
+    assert 'data-field="email_or_phone" data-filled="no"' in page
+    assert "an email address or a phone number" in page and "email_or_phone</" not in page
+    assert f'href="/parties/{party.pk}/edit/?next=%2Flifecycle%2F{party.pk}%2F%3Fto%3Dprospect"' in page
+    # A member sees only the declared steps; an admin may override and sees every other stage.
+    assert "Other stages" not in page and 'value="customer"' not in page
+    admin = web_for(cast.admin)
+    page = admin.get(f"/lifecycle/{party.pk}/").content.decode()
+    assert "Other stages (needs an override)" in page and 'value="customer"' in page
+    page = admin.get(f"/lifecycle/{party.pk}/?to=customer").content.decode()
+    assert 'id="not-declared"' in page and 'data-field="customer_since"' in page
+    r = admin.post(
+        f"/lifecycle/{party.pk}/", {"to": "customer", "override": "on", "reason": "Signed on the phone"}
+    )
+    assert r.status_code == 302 and PartyStage.objects.get(party=party).stage == "customer"
+
+
+def test_editing_from_the_move_page_comes_back_to_it(lifecycle, cast, web_for):
+    party = make_person(cast.alice)
+    alice = web_for(cast.alice)
+    back = f"/lifecycle/{party.pk}/?to=prospect"
+    page = alice.get(f"/parties/{party.pk}/edit/", {"next": back}).content.decode()
+    assert f'name="next" value="/lifecycle/{party.pk}/?to=prospect"' in page
+    page = alice.get(f"/parties/{party.pk}/edit/", {"next": "https://evil.example/"}).content.decode()
+    assert "evil.example" not in page
