@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
 
 
 class CoreConfig(AppConfig):
@@ -11,3 +14,18 @@ class CoreConfig(AppConfig):
 
         scheduler.register(scheduler.Job("tasks.prune", "17 3 * * *", tasks.prune_task_results.enqueue))
         scheduler.register(scheduler.Job("database.analyze", "43 4 * * *", tasks.analyze_database.enqueue))
+
+
+@checks.register
+def currency_setting(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """FRIDAY_CURRENCY must be an ISO 4217 code: every deal and invoice without one is in it."""
+    from django.conf import settings
+
+    from friday.core.errors import FridayError
+    from friday.core.money import currency_clean
+
+    try:
+        currency_clean(settings.FRIDAY_CURRENCY)
+    except FridayError as exc:
+        return [checks.Error(f"FRIDAY_CURRENCY: {exc.detail}", id="friday.E001")]
+    return []

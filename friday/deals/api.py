@@ -130,13 +130,18 @@ class ColumnParams(Schema):
     limit: int = Field(25, ge=1, le=200)
 
 
+class MoneyOut(Schema):
+    currency: str
+    total: Decimal
+
+
 class ColumnOut(Schema):
     stage: str
     name: str
     kind: str
     definition: str
     count: int
-    total: Decimal
+    totals: list[MoneyOut] = Field(description="The value of the column's deals, one total per currency")
     deals: list[DealOut]
     next_cursor: str | None
 
@@ -246,7 +251,7 @@ def deal_board(request: AuthedRequest, process: Str100 = "", owner_id: Id | None
                 "kind": c.stage.kind,
                 "definition": definitions.get(c.stage.key, ""),
                 "count": c.count,
-                "total": c.total,
+                "totals": [{"currency": cur, "total": total} for cur, total in c.totals],
                 "deals": c.deals,
                 "next_cursor": c.next_cursor,
             }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 
 from friday.accounts.models import User
@@ -124,7 +124,8 @@ def deal_list(
 class Column:
     stage: Stage
     count: int = 0
-    total: Decimal = Decimal("0")
+    # The value of its deals, one total per currency (the business's own first): never a sum across currencies.
+    totals: list[tuple[str, Decimal]] = field(default_factory=list)
     deals: list[Deal] = field(default_factory=list)
     next_cursor: str | None = None
 
@@ -161,15 +162,18 @@ def deal_board(*, user: User, process: Process, owner_id: int | None = None, lim
     qs = deals_visible(user).filter(process=process)
     if owner_id is not None:
         qs = qs.filter(owner_id=owner_id)
-    totals: dict[str, dict[str, Any]] = {
-        row["stage"]: dict(row)
-        for row in qs.values("stage").annotate(n=Count("id"), total=Sum("value")).order_by()
-    }
+    counts: dict[str, int] = {}
+    totals: dict[str, list[tuple[str, Decimal]]] = {}
+    rows = qs.values("stage", "currency").annotate(n=Count("id"), total=Sum("value")).order_by()
+    home = settings.FRIDAY_CURRENCY
+    for row in sorted(rows, key=lambda r: (r["currency"] != home, r["currency"])):
+        counts[row["stage"]] = counts.get(row["stage"], 0) + row["n"]
+        if row["total"] is not None:
+            total = Decimal(row["total"]).quantize(Decimal("0.01"))
+            totals.setdefault(row["stage"], []).append((row["currency"], total))
     columns = []
     for stage in definition.stages:
-        row = totals.get(stage.key, {})
-        total = Decimal(row.get("total") or 0).quantize(Decimal("0.01"))
-        column = Column(stage=stage, count=row.get("n", 0), total=total)
+        column = Column(stage=stage, count=counts.get(stage.key, 0), totals=totals.get(stage.key, []))
         if column.count:
             page = board_column(user=user, process=process, stage=stage.key, owner_id=owner_id, limit=limit)
             column.deals, column.next_cursor = page.items, page.next_cursor

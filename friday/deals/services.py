@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -18,6 +17,7 @@ from friday.accounts.scoping import require_write
 from friday.core import clock
 from friday.core.errors import Collector, Conflict, FridayError
 from friday.core.events import event_emit
+from friday.core.money import currency_clean
 from friday.deals.models import Deal, LostReason
 from friday.deals.selectors import process_for_deals
 from friday.parties.models import Party
@@ -27,7 +27,6 @@ from friday.processes.models import Process, ProcessVersion, RecordType, StageCh
 from friday.processes.services import require_process_editor, stage_enter, stage_move
 
 MAX_VALUE = Decimal("999999999999.99")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 UNSET: Any = object()
 
 
@@ -70,13 +69,11 @@ def _clean(errors: Collector, data: DealIn, *, creating: bool) -> dict[str, Any]
     elif data.value is not UNSET:
         out["value"] = None
     if data.currency is not UNSET or creating:
-        currency = str(data.currency if data.currency not in (UNSET, None, "") else settings.FRIDAY_CURRENCY)
-        currency = currency.strip().upper()
-        if not CURRENCY_RE.match(currency):
-            errors.add(
-                "currency", "Use a three-letter currency code such as GBP or EUR.", code="invalid.currency"
-            )
-        out["currency"] = currency
+        currency = data.currency if data.currency not in (UNSET, None, "") else settings.FRIDAY_CURRENCY
+        try:
+            out["currency"] = currency_clean(currency)
+        except FridayError as exc:
+            errors.add("currency", exc.detail, code=exc.code)
     if data.expected_close is not UNSET:
         if data.expected_close is not None and not isinstance(data.expected_close, dt.date):
             errors.add("expected_close", "Give a date.", code="invalid.date")

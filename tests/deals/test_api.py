@@ -41,6 +41,8 @@ def test_bad_deal_input_names_the_field(pipeline, cast, api_for):
     assert r.status_code == 404 and r.json()["field"] == "party_id"
     r = api.post("/deals", {"party_id": party.pk, "title": "x", "colour": "red"})
     assert r.status_code == 422 and r.json()["field"] == "colour"
+    r = api.post("/deals", {"party_id": party.pk, "title": "x", "currency": "ABC"})
+    assert r.status_code == 422 and r.json()["field"] == "currency" and "ISO 4217" in r.json()["detail"]
     r = api.post("/deals", {"party_id": party.pk, "title": "x", "process": "nope"})
     assert r.status_code == 400 and r.json()["field"] == "process"
 
@@ -52,7 +54,8 @@ def test_board_and_column_pages(pipeline, cast, api_for):
         api.post("/deals", {"party_id": party.pk, "title": f"Deal {i}", "value": "10.00"})
     board = api.get("/deals/board", limit=2).json()
     first = board["columns"][0]
-    assert first["count"] == 3 and first["total"] == "30.00" and len(first["deals"]) == 2
+    assert first["count"] == 3 and len(first["deals"]) == 2
+    assert first["totals"] == [{"currency": "GBP", "total": "30.00"}]
     assert first["definition"].startswith("A customer asked")
     rest = api.get("/deals/board/column", stage="enquiry", cursor=first["next_cursor"], limit=2).json()
     assert [d["title"] for d in rest["items"]] == ["Deal 2"] and rest["next_cursor"] is None

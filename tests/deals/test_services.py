@@ -106,10 +106,25 @@ def test_board_counts_totals_and_pages(pipeline, cast):
         deal_create(by=cast.alice, party=party, data=DealIn(title=f"Job {i}", value=Decimal("100.50")))
     board = deal_board(user=cast.alice, process=pipeline, limit=5)
     enquiry = board.columns[0]
-    assert enquiry.stage.key == "enquiry" and enquiry.count == 7 and enquiry.total == Decimal("703.50")
+    assert (
+        enquiry.stage.key == "enquiry"
+        and enquiry.count == 7
+        and enquiry.totals == [("GBP", Decimal("703.50"))]
+    )
     assert [d.title for d in enquiry.deals] == [f"Job {i}" for i in range(5)] and enquiry.next_cursor
     assert [c.count for c in board.columns[1:]] == [0, 0, 0, 0, 0]
     assert deal_board(user=cast.bob, process=pipeline).columns[0].count == 0
+    # Other currencies get their own totals, after the business's own; a deal without a value counts only.
+    deal_create(by=cast.alice, party=party, data=DealIn(title="Euro job", value="50", currency="eur"))
+    deal_create(by=cast.alice, party=party, data=DealIn(title="Dollar job", value="20", currency="USD"))
+    deal_create(by=cast.alice, party=party, data=DealIn(title="No value yet"))
+    enquiry = deal_board(user=cast.alice, process=pipeline).columns[0]
+    assert enquiry.count == 10
+    assert enquiry.totals == [
+        ("GBP", Decimal("703.50")),
+        ("EUR", Decimal("50.00")),
+        ("USD", Decimal("20.00")),
+    ]
 
 
 def test_list_filters(pipeline, cast):
