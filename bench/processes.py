@@ -191,7 +191,7 @@ def generate(*, changes: int, seed: int, batch: int, force: bool, console: Conso
                 StageChange.objects.bulk_create(moves, batch_size=5000)
                 changes_total += len(moves)
             first += size
-            progress.update(task, advance=len(moves))
+            progress.update(task, completed=min(changes_total, changes))
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

@@ -116,6 +116,7 @@ class ListParams(Schema):
     status: str = Field("", pattern="^(|open|won|lost)$")
     owner_id: Id | None = None
     party_id: Id | None = None
+    lost_reason_id: Id | None = None
     q: Str100 = ""
     sort: str = Field("recent", pattern="^(recent|oldest|created)$")
     cursor: Str500 | None = None
@@ -204,6 +205,7 @@ def deal_list(request: AuthedRequest, params: Query[ListParams]):
         status=params.status,
         owner_id=params.owner_id,
         party_id=params.party_id,
+        lost_reason_id=params.lost_reason_id,
         q=params.q,
     )
     page = selectors.deal_list(

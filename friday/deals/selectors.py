@@ -70,6 +70,7 @@ class DealFilters:
     status: str = ""
     owner_id: int | None = None
     party_id: int | None = None
+    lost_reason_id: int | None = None
     q: str = ""
 
 
@@ -96,7 +97,7 @@ def deal_queryset(*, user: User, filters: DealFilters) -> QuerySet[Deal]:
             for process in deal_processes():
                 won_or_lost += _stage_keys_of_kind(process, (filters.status,))
             qs = qs.filter(closed_at__isnull=False, stage__in=won_or_lost)
-    for name in ("owner_id", "party_id"):
+    for name in ("owner_id", "party_id", "lost_reason_id"):
         value = getattr(filters, name)
         if value is not None and not valid_id(value):
             raise FridayError("No such id.", code="invalid.id", field=name)
@@ -104,6 +105,8 @@ def deal_queryset(*, user: User, filters: DealFilters) -> QuerySet[Deal]:
         qs = qs.filter(owner_id=filters.owner_id)
     if filters.party_id is not None:
         qs = qs.filter(party_id=filters.party_id)
+    if filters.lost_reason_id is not None:
+        qs = qs.filter(lost_reason_id=filters.lost_reason_id)
     q = filters.q.strip()
     if "\x00" in q or len(q) > 100:
         raise FridayError("Search for at most 100 characters.", code="invalid.q", field="q")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from friday.deals.models import Deal, LostReason
 from friday.parties.selectors import PartyFilters, party_get, party_queryset
 from friday.processes import records
 from friday.processes.models import ProcessVersion, RecordType
-from friday.processes.services import allowed_next
+from friday.processes.services import allowed_next, require_process_editor
 from friday.processes.templatetags.stages import StageLabel, stage_labels
 from friday.processes.views import move_context, move_values
 
@@ -47,8 +48,10 @@ def _annotate(deals: list[Deal]) -> None:
 def deal_list(request: AuthedRequest) -> HttpResponse:
     owner = request.GET.get("owner", "")
     party = request.GET.get("party", "")
+    reason = request.GET.get("lost_reason", "")
     filters = selectors.DealFilters(
         party_id=int(party) if party.isdigit() and len(party) < 19 else None,
+        lost_reason_id=int(reason) if reason.isdigit() and len(reason) < 19 else None,
         process=request.GET.get("process", "")[:100],
         stage=request.GET.get("stage", "")[:100],
         status=request.GET.get("status", ""),
@@ -348,3 +351,67 @@ def party_section(user: User, party: Any) -> dict[str, Any]:
         "more": count > 10,
         "can_add": selectors.deal_processes().exists(),
     }
+
+
+# --- lost reasons ---------------------------------------------------------------------------------------------
+
+
+def _reason_errors(exc: FridayError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in exc.errors if isinstance(exc, ValidationFailed) else [exc]:
+        out.setdefault(e.field or "__all__", []).append(e.detail)
+    return out
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lost_reason_list(request: AuthedRequest) -> HttpResponse:
+    """The business's own list of why deals are lost: how often each was chosen; add one (managers, admins)."""
+    errors: dict[str, list[str]] = {}
+    name = ""
+    if request.method == "POST":
+        require_process_editor(request.user)
+        name = request.POST.get("name", "")[:200]
+        try:
+            reason = services.lost_reason_save(by=request.user, name=name)
+        except FridayError as exc:
+            errors = _reason_errors(exc)
+        else:
+            messages.success(request, f"{reason.name} is on the list.")
+            return redirect("deals:lost_reasons")
+    reasons = selectors.lost_reasons(include_inactive=True).annotate(
+        lost_deals=Count("deals", filter=Q(deals__in=selectors.deals_visible(request.user)))
+    )
+    return render(
+        request,
+        "deals/lost_reasons.html",
+        {"reasons": reasons, "errors": errors, "name": name},
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lost_reason_edit(request: AuthedRequest, reason_id: int) -> HttpResponse:
+    """Rename a lost reason, or retire it (kept on the deals that have it, no longer offered) and restore it."""
+    reason = LostReason.objects.filter(pk=reason_id).first()
+    if reason is None:
+        raise NotFound("No such lost reason.", code="lost_reason.not_found")
+    errors: dict[str, list[str]] = {}
+    name, active = reason.name, reason.active
+    if request.method == "POST":
+        require_process_editor(request.user)
+        name, active = request.POST.get("name", "")[:200], request.POST.get("active") == "on"
+        try:
+            services.lost_reason_save(by=request.user, reason=reason, name=name, active=active)
+        except FridayError as exc:
+            errors = _reason_errors(exc)
+        else:
+            messages.success(request, "The lost reason was saved.")
+            return redirect("deals:lost_reasons")
+    return render(
+        request,
+        "deals/lost_reason_form.html",
+        {"reason": reason, "values": {"name": name, "active": active}, "errors": errors},
+        status=422 if errors else 200,
+    )

@@ -106,6 +106,16 @@ def term_save(
     if name and clash.exists():
         errors.add("name", f"The glossary already has {name!r}.", code="term.duplicate")
     errors.raise_if_any()
+    owner = term_owner(term) if term is not None else None
+    reworded = term is not None and (definition != term.definition or name.casefold() != term.name.casefold())
+    if owner is not None and reworded:
+        raise Conflict(
+            f"{name} is a stage of {owner[0].name}, and its wording lives there: edit the stage "
+            "in the process and publish it; the glossary follows.",
+            code="term.owned_by_process",
+            field="definition",
+            extra={"process": owner[0].key, "stage": owner[1]},
+        )
     created = term is None
     term = term or Term()
     term.name, term.definition, term.examples, term.is_stage = name, definition, examples, is_stage
@@ -130,6 +140,17 @@ def term_delete(*, by: User, term: Term) -> None:
                 )
     event_emit(name="term.deleted", subject=term, actor=by, payload={"name": term.name})
     term.delete()
+
+
+def term_owner(term: Term) -> tuple[Process, str] | None:
+    """(the lifecycle, the stage key) when `term` is a lifecycle stage whose definition the process writes."""
+    process = lifecycle_process()
+    if process is None or process.current is None:
+        return None
+    for stage in process.current.definition.stages:
+        if stage.name.strip().casefold() == term.name.casefold() and stage.definition.strip():
+            return process, stage.key
+    return None
 
 
 def glossary_map() -> dict[str, str]:
@@ -300,10 +321,7 @@ def process_publish(*, by: User, process: Process, note: str = "") -> ProcessVer
     errors = [f for f in process_lint(definition) if f.severity == ERROR]
     if errors:
         raise ValidationFailed(
-            [
-                FridayError(f"{f.subject}: {f.message} Fix: {f.fix}", code=f"lint.{f.code}", field=f.subject)
-                for f in errors
-            ]
+            [FridayError(f"{f.message} Fix: {f.fix}", code=f"lint.{f.code}", field=f.subject) for f in errors]
         )
     if len(note) > 200:
         raise ValidationFailed(

@@ -106,10 +106,11 @@ def term_edit(request: AuthedRequest, term_id: int) -> HttpResponse:
             else:
                 messages.success(request, "The definition was saved; every page shows it now.")
                 return redirect("processes:glossary")
+    owner = services.term_owner(term)
     return render(
         request,
         "processes/term_form.html",
-        {"term": term, "values": values, "errors": _errors(error)},
+        {"term": term, "values": values, "errors": _errors(error), "owner": owner},
         status=422 if error else 200,
     )
 

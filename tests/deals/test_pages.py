@@ -105,3 +105,33 @@ def test_a_required_deal_field_is_filled_from_the_move_page(pipeline, cast, web_
     # Choosing Lost asks for the reason on the page itself, not on the edit page.
     page = alice.get(f"/deals/{deal.pk}/move/?to=lost").content.decode()
     assert 'id="lost-reason"' in page and 'data-field="lost_reason"' not in page
+
+
+def test_lost_reasons_page(pipeline, cast, web_for):
+    from friday.deals.services import DealIn, deal_create, deal_move
+
+    price = LostReason.objects.get(name="Price")
+    deal = deal_create(by=cast.alice, party=make_person(cast.alice), data=DealIn(title="Boiler"))
+    deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=price)
+    alice = web_for(cast.alice)
+    page = alice.get("/deals/lost-reasons/").content.decode()
+    assert (
+        f'href="/deals/?status=lost&amp;lost_reason={price.pk}">1</a>' in page and "Add a reason" not in page
+    )
+    listed = alice.get(f"/deals/?status=lost&lost_reason={price.pk}").content.decode()
+    assert f'href="/deals/{deal.pk}/"' in listed
+    assert alice.post("/deals/lost-reasons/", {"name": "Weather"}).status_code == 403
+    manager = web_for(cast.manager)
+    r = manager.post("/deals/lost-reasons/", {"name": "  price "})
+    assert r.status_code == 422 and "already a lost reason" in r.content.decode()
+    assert manager.post("/deals/lost-reasons/", {"name": "Weather"}).status_code == 302
+    r = manager.post(f"/deals/lost-reasons/{price.pk}/", {"name": "Too expensive"})  # unticked: retired
+    assert r.status_code == 302
+    price.refresh_from_db()
+    assert price.name == "Too expensive" and not price.active
+    deal.refresh_from_db()
+    assert deal.lost_reason_id == price.pk  # kept on the deal
+    move = manager.get(
+        f"/deals/{deal_create(by=cast.manager, party=make_person(cast.manager), data=DealIn(title='B')).pk}/move/?to=lost"
+    ).content.decode()
+    assert "Too expensive" not in move and "Weather" in move

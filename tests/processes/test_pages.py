@@ -117,3 +117,15 @@ def test_editing_from_the_move_page_comes_back_to_it(lifecycle, cast, web_for):
     assert f'name="next" value="/lifecycle/{party.pk}/?to=prospect"' in page
     page = alice.get(f"/parties/{party.pk}/edit/", {"next": "https://evil.example/"}).content.decode()
     assert "evil.example" not in page
+
+
+def test_a_lifecycle_stage_term_points_to_its_process(lifecycle, cast, web_for):
+    from friday.processes.models import Term
+
+    term = Term.objects.get(name="Prospect")
+    admin = web_for(cast.admin)
+    page = admin.get(f"/glossary/{term.pk}/").content.decode()
+    assert 'id="owned"' in page and 'href="/processes/customer_lifecycle/edit/"' in page
+    assert 'name="definition" rows="3" maxlength="2000" required readonly' in page
+    r = admin.post(f"/glossary/{term.pk}/", {"name": "Prospect", "definition": "Anyone."})
+    assert r.status_code == 422 and "its wording lives there" in r.content.decode()

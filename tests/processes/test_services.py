@@ -263,6 +263,20 @@ def test_a_term_a_stage_relies_on_cannot_be_deleted(cast):
         term_delete(by=cast.admin, term=Term.objects.get(name="Quoted"))
 
 
+def test_a_lifecycle_stage_is_worded_in_its_process_not_the_glossary(lifecycle, cast):
+    term = Term.objects.get(name="Prospect")
+    with pytest.raises(Conflict) as exc:
+        term_save(by=cast.admin, term=term, name="Prospect", definition="Anyone at all.")
+    assert exc.value.code == "term.owned_by_process" and exc.value.field == "definition"
+    assert "Customer lifecycle" in exc.value.detail
+    # Examples are the glossary's own.
+    term_save(
+        by=cast.admin, term=term, name="Prospect", definition=term.definition, examples="Called about a leak"
+    )
+    term.refresh_from_db()
+    assert term.examples == "Called about a leak" and term.definition.startswith(term.definition[:10])
+
+
 def test_cli_import_export_round_trip(cast, tmp_path, capsys):
     path = tmp_path / "sales.yaml"
     path.write_text(starter_text("sales"))
@@ -284,6 +298,24 @@ def test_cli_import_export_round_trip(cast, tmp_path, capsys):
     call_command("process", "export", "sales_pipeline", "--format", "dot")
     assert capsys.readouterr().out.startswith('digraph "sales_pipeline"')
     assert Process.objects.get(key="sales_pipeline").versions.count() == 1
+    # A lint error refuses the import, each finding once with its stage; warnings publish, and are printed.
+    dead_end = tmp_path / "dead.yaml"
+    dead_end.write_text(
+        starter_text("sales")
+        .replace("- {from: negotiating, to: won}\n", "")
+        .replace("- {from: negotiating, to: lost}\n", "")
+    )
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("process", "import", str(dead_end))
+    err = capsys.readouterr().err
+    assert "negotiating: Records that reach 'Negotiating' can never leave it." in err
+    assert "negotiating: negotiating" not in err
+    no_owner = tmp_path / "owner.yaml"
+    no_owner.write_text(starter_text("sales").replace("  owner_role: manager\n", "", 1))
+    call_command("process", "import", str(no_owner))
+    captured = capsys.readouterr()
+    assert "published version 2" in captured.out
+    assert "warning negotiating: Nobody owns 'Negotiating'" in captured.err
 
 
 def _big(n: int, *, broken: bool = False) -> str:

@@ -121,6 +121,12 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"{process.key}: published version {version.number}.")
+        if process.current is not None:
+            # Warnings do not stop a publish, but the business should still hear about them.
+            for finding in process_lint(process.current.definition):
+                self.stderr.write(
+                    f"{finding.severity} {finding.subject}: {finding.message} Fix: {finding.fix}"
+                )
 
     def _export(self, key: str, number: int | None, fmt: str) -> None:
         process = Process.objects.filter(key=key).first()
