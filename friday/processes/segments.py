@@ -380,6 +380,10 @@ def segment_delete(*, by: User, segment: Segment) -> None:
 
 
 def _stage_filter(user: User, value: str) -> Q:
+    if value not in _stage_keys():
+        raise FridayError(
+            f"The customer lifecycle has no stage {value!r}.", code="invalid.stage", field="stage"
+        )
     return segment_q({"stages": [value]})
 
 

@@ -281,10 +281,21 @@ def process_create(*, by: User, source: str) -> Process:
 
 
 @transaction.atomic
-def process_draft_save(*, by: User, process: Process, source: str) -> ProcessDefinition:
-    """Keep `source` as the draft of `process` if it reads; records are not affected until it is published."""
+def process_draft_save(
+    *, by: User, process: Process, source: str, unfinished: bool = False
+) -> ProcessDefinition | None:
+    """Keep `source` as the draft of `process`; records are not affected until it is published. A draft must
+    read, unless `unfinished` (the editor's "save draft": half-written work is kept, publishing still checks
+    it) — then a draft that does not read yet is kept and None is returned."""
     require_process_editor(by)
-    definition = parse(source)
+    try:
+        definition = parse(source)
+    except ValidationFailed as exc:
+        if not unfinished or any(e.code == "invalid.too_long" for e in exc.errors):
+            raise
+        process.draft, process.draft_updated_at, process.draft_updated_by = source, clock.now(), by
+        process.save(update_fields=["draft", "draft_updated_at", "draft_updated_by"])
+        return None
     errors = Collector()
     if definition.key != process.key:
         errors.add(

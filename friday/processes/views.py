@@ -218,6 +218,10 @@ def process_detail(request: AuthedRequest, key: str) -> HttpResponse:
         )
     versions = list(process.versions.select_related("published_by").order_by("-number"))
     kind = records.kind_for(process.applies_to)
+    if version is not None:
+        names = {n for s in version.definition.stages for n in s.requires}
+        names |= {n for t in version.definition.transitions for n in t.requires}
+        context["field_labels"] = {n: records.requirement_label(kind, n) if kind else n for n in names}
     behind = []
     if kind is not None and version is not None:
         for v in versions:
@@ -265,7 +269,15 @@ def process_edit(request: AuthedRequest, key: str) -> HttpResponse:
                 services.process_draft_discard(by=request.user, process=process)
                 messages.success(request, "The draft was thrown away.")
                 return redirect("processes:detail", key=process.key)
-            services.process_draft_save(by=request.user, process=process, source=source)
+            saved = services.process_draft_save(
+                by=request.user, process=process, source=source, unfinished=action != "publish"
+            )
+            if saved is None:
+                messages.warning(
+                    request,
+                    "Draft saved, unfinished: it does not read yet (see below). Fix it before publishing.",
+                )
+                return redirect("processes:edit", key=process.key)
             if action == "publish":
                 version = services.process_publish(
                     by=request.user, process=process, note=request.POST.get("note", "")[:200]
@@ -582,6 +594,14 @@ def segment_preview(request: AuthedRequest) -> HttpResponse:
     form = SegmentForm(request.POST, stage_choices=_stage_choices())
     form.is_valid()  # the name may be empty while building: count what is there
     count, problem = None, ""
+    # A filter the form refused is not silently left out of the count: say which, and count nothing.
+    refused = [
+        f"{form.fields[name].label or name}: {' '.join(str(m) for m in messages_)}"
+        for name, messages_ in form.errors.items()
+        if name not in ("name", "__all__")
+    ]
+    if refused:
+        return render(request, "processes/_segment_count.html", {"count": None, "problem": " ".join(refused)})
     try:
         filters = form.to_filters() if hasattr(form, "cleaned_data") else {}
         count = segments.segment_count(user=request.user, filters=segments.clean_filters(filters))

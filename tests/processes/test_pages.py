@@ -55,6 +55,16 @@ def test_editor_checks_live_saves_drafts_and_refuses_to_publish_errors(cast, web
     assert r.status_code == 422 and "can never leave it" in r.content.decode()
     process = Process.objects.get(key="sales_pipeline")
     assert process.current.number == 1 and process.draft == broken  # the draft was kept, nothing published
+    # Half-written work that does not even read can be kept as a draft, but not published.
+    unfinished = starter_text("sales") + "- {from: quoted, to:\n"
+    r = admin.post("/processes/sales_pipeline/edit/", {"source": unfinished, "action": "save"})
+    assert r.status_code == 302
+    process.refresh_from_db()
+    assert process.draft == unfinished and process.current.number == 1
+    page = admin.get("/processes/sales_pipeline/edit/").content.decode()
+    assert "Draft saved, unfinished" in page and "not valid YAML" in page
+    r = admin.post("/processes/sales_pipeline/edit/", {"source": unfinished, "action": "publish"})
+    assert r.status_code == 422 and Process.objects.get(key="sales_pipeline").current.number == 1
     fixed = starter_text("sales").replace("name: Quoted", "name: Quote sent")
     r = admin.post(
         "/processes/sales_pipeline/edit/", {"source": fixed, "action": "publish", "note": "Rename"}

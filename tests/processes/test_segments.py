@@ -129,6 +129,9 @@ def test_segment_as_a_party_list_filter_and_the_api(people, cast, web_for, api_f
         "Bo Lovelace",
     ]
     assert api.get("/parties", segment=999999).status_code == 404
+    r = api.get("/parties", stage="bogus")
+    assert r.status_code in (400, 422) and r.json()["field"] == "stage"
+    assert web_for(cast.alice).get("/parties/", {"stage": "bogus"}).status_code == 400
     body = api.get("/segments").json()
     assert body[0]["name"] == "Lapsing" and body[0]["count"] == 2
     r = api.post("/segments", {"name": "Suppliers", "filters": {"roles": ["supplier"]}})
@@ -142,6 +145,10 @@ def test_segment_pages_with_live_count(people, cast, web_for):
     alice = web_for(cast.alice)
     preview = alice.post("/segments/count/", {"roles": ["customer"]}).content.decode()
     assert "<strong>1</strong> party matches" in preview
+    preview = alice.post(
+        "/segments/count/", {"roles": ["customer"], "no_contact_days": "-5"}
+    ).content.decode()
+    assert 'class="error"' in preview and "<strong>" not in preview
     r = alice.post(
         "/segments/new/", {"name": "Customers", "roles": ["customer"], "shared": "on", "action": "save"}
     )
