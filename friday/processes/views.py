@@ -239,6 +239,7 @@ def process_detail(request: AuthedRequest, key: str) -> HttpResponse:
     context.update(
         versions=versions,
         behind=behind,
+        record_kind_installed=kind is not None,
         migrations=process.migrations.select_related("from_version", "to_version", "by").order_by("-at")[:20],
     )
     return render(request, "processes/detail.html", context)
