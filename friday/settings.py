@@ -153,6 +153,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("FRIDAY_TIME_ZONE", "UTC")
 # The business's currency (ISO 4217): the default for deals, later invoices.
 FRIDAY_CURRENCY = os.environ.get("FRIDAY_CURRENCY", "GBP").upper()
+# Won and lost columns of a deal board show the deals closed in this many days.
+FRIDAY_BOARD_CLOSED_DAYS = int(os.environ.get("FRIDAY_BOARD_CLOSED_DAYS", "30"))
 USE_I18N = True
 USE_TZ = True
 FRIDAY_DEFAULT_REGION = os.environ.get("FRIDAY_DEFAULT_REGION", "GB").upper()

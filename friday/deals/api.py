@@ -142,6 +142,9 @@ class ColumnOut(Schema):
     kind: str
     definition: str
     count: int
+    closed_in_last_days: int | None = Field(
+        None, description="A won or lost column: it counts and lists the deals closed in this many days"
+    )
     totals: list[MoneyOut] = Field(description="The value of the column's deals, one total per currency")
     deals: list[DealOut]
     next_cursor: str | None
@@ -253,6 +256,7 @@ def deal_board(request: AuthedRequest, process: Str100 = "", owner_id: Id | None
                 "kind": c.stage.kind,
                 "definition": definitions.get(c.stage.key, ""),
                 "count": c.count,
+                "closed_in_last_days": c.closed_days,
                 "totals": [{"currency": cur, "total": total} for cur, total in c.totals],
                 "deals": c.deals,
                 "next_cursor": c.next_cursor,

@@ -54,6 +54,10 @@ class Deal(StagedRecord):
         indexes = [
             # A board column: the deals in one stage of one pipeline, longest-waiting first, paged.
             models.Index(fields=["process", "stage", "stage_entered_at", "id"], name="deal_board_idx"),
+            # The board's counts and totals: open deals (closed_at null) and lately closed ones, from the index.
+            models.Index(
+                fields=["process", "closed_at", "stage", "currency", "value"], name="deal_board_count_idx"
+            ),
             models.Index(
                 fields=["owner", "process", "stage", "stage_entered_at", "id"], name="deal_owner_board_idx"
             ),

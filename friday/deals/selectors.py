@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
+from friday.core import clock
 from friday.core.errors import FridayError, NotFound
 from friday.core.ids import valid_id
 from friday.core.pagination import Page, keyset_page, page_order
@@ -129,6 +131,7 @@ class Column:
     count: int = 0
     # The value of its deals, one total per currency (the business's own first): never a sum across currencies.
     totals: list[tuple[str, Decimal]] = field(default_factory=list)
+    closed_days: int | None = None  # a won or lost column: it holds the deals closed in this many days
     deals: list[Deal] = field(default_factory=list)
     next_cursor: str | None = None
 
@@ -148,14 +151,28 @@ def board_column(
     cursor: str | None = None,
     limit: int = 25,
 ) -> Page:
-    """One page of one column: the deals in `stage`, longest in the stage first (the board's index)."""
+    """One page of one column: the deals in an open stage longest in it first; in a won or lost stage, those
+    closed in the last FRIDAY_BOARD_CLOSED_DAYS days, latest first (the board's index, either way)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise FridayError(f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit", field="limit")
     qs = deals_visible(user).filter(process=process, stage=stage)
     if owner_id is not None:
         qs = qs.filter(owner_id=owner_id)
     qs = qs.select_related("party", "owner")
+    if stage in _closed_stages(process):
+        qs = qs.filter(closed_at__gte=closed_since())
+        return keyset_page(qs, order=["-stage_entered_at", "-id"], cursor=cursor, limit=limit)
     return keyset_page(qs, order=["stage_entered_at", "id"], cursor=cursor, limit=limit)
+
+
+def closed_since() -> dt.datetime:
+    """Won and lost columns show what closed since this moment; the rest is history (the deal list has it)."""
+    return clock.now() - dt.timedelta(days=settings.FRIDAY_BOARD_CLOSED_DAYS)
+
+
+def _closed_stages(process: Process) -> set[str]:
+    assert process.current is not None
+    return {s.key for s in process.current.definition.stages if s.kind in ("won", "lost")}
 
 
 def deal_board(*, user: User, process: Process, owner_id: int | None = None, limit: int = 25) -> Board:
@@ -167,8 +184,21 @@ def deal_board(*, user: User, process: Process, owner_id: int | None = None, lim
         qs = qs.filter(owner_id=owner_id)
     counts: dict[str, int] = {}
     totals: dict[str, list[tuple[str, Decimal]]] = {}
-    rows = qs.values("stage", "currency").annotate(n=Count("id"), total=Sum("value")).order_by()
+    # Open deals, and those closed lately: two ranges of one covering index (process, closed_at, stage, …).
+    rows = [
+        *qs.filter(closed_at__isnull=True)
+        .values("stage", "currency")
+        .annotate(n=Count("id"), total=Sum("value"))
+        .order_by(),
+        # Only won and lost deals have closed_at. The upper bound is there for SQLite's planner: a range with
+        # both ends is estimated narrow enough to use the covering index (465 ms → 5 ms at 400k deals).
+        *qs.filter(closed_at__gte=closed_since(), closed_at__lt=clock.now() + dt.timedelta(days=3650))
+        .values("stage", "currency")
+        .annotate(n=Count("id"), total=Sum("value"))
+        .order_by(),
+    ]
     home = settings.FRIDAY_CURRENCY
+    closed = _closed_stages(process)
     for row in sorted(rows, key=lambda r: (r["currency"] != home, r["currency"])):
         counts[row["stage"]] = counts.get(row["stage"], 0) + row["n"]
         if row["total"] is not None:
@@ -176,7 +206,12 @@ def deal_board(*, user: User, process: Process, owner_id: int | None = None, lim
             totals.setdefault(row["stage"], []).append((row["currency"], total))
     columns = []
     for stage in definition.stages:
-        column = Column(stage=stage, count=counts.get(stage.key, 0), totals=totals.get(stage.key, []))
+        column = Column(
+            stage=stage,
+            count=counts.get(stage.key, 0),
+            totals=totals.get(stage.key, []),
+            closed_days=settings.FRIDAY_BOARD_CLOSED_DAYS if stage.key in closed else None,
+        )
         if column.count:
             page = board_column(user=user, process=process, stage=stage.key, owner_id=owner_id, limit=limit)
             column.deals, column.next_cursor = page.items, page.next_cursor

@@ -9,16 +9,18 @@ smallest time with at least p of the stays at or below it — the same answer on
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
+from friday.accounts.models import User
 from friday.core import clock
-from friday.processes import records
+from friday.processes import records, rollup
 from friday.processes.definition import ProcessDefinition, Stage
 from friday.processes.drawing import _mermaid_text
-from friday.processes.models import Process, StageChange
+from friday.processes.models import FunnelDay, MoveDay, Process, StageChange, StayDay
 
 PERCENTILES = ((1, 2), (9, 10))  # median and p90, as fractions
 
@@ -84,6 +86,81 @@ def _moves(process: Process, since: dt.datetime, until: dt.datetime) -> QuerySet
     return StageChange.objects.filter(process=process, at__gte=since, at__lt=until, migrated=False)
 
 
+@dataclass
+class _Span:
+    """A range split into whole business days (read from the daily roll-ups) and the partial days at its ends
+    (read from StageChange itself, a day's moves at most each)."""
+
+    first_day: dt.date | None  # whole days [first_day, end_day)
+    end_day: dt.date | None
+    raw: list[tuple[dt.datetime, dt.datetime]]
+
+
+def _span(since: dt.datetime, until: dt.datetime) -> _Span:
+    if since >= until:
+        return _Span(None, None, [])
+    tz = clock.business_tz()
+    local = since.astimezone(tz)
+    first = local.date() if local.time() == dt.time.min else local.date() + dt.timedelta(days=1)
+    end = until.astimezone(tz).date()
+    if first >= end:
+        return _Span(None, None, [(since, until)])
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+    raw = [(a, b) for a, b in ((since, midnight(first)), (midnight(end), until)) if a < b]
+    return _Span(first, end, raw)
+
+
+def _days(model: Any, process: Process, span: _Span) -> QuerySet:
+    if span.first_day is None:
+        return model.objects.none()
+    return model.objects.filter(process=process, day__gte=span.first_day, day__lt=span.end_day)
+
+
+def _raw(process: Process, span: _Span) -> QuerySet[StageChange]:
+    q = Q(pk__in=[])
+    for a, b in span.raw:
+        q |= Q(at__gte=a, at__lt=b)
+    return StageChange.objects.filter(q, process=process, migrated=False)
+
+
+def _pairs(process: Process, span: _Span) -> Counter[tuple[str, str]]:
+    """Entries by (stage, next stage) in the range."""
+    out: Counter[tuple[str, str]] = Counter()
+    for row in (
+        _days(FunnelDay, process, span).values("to_stage", "next_stage").annotate(n=Sum("n")).order_by()
+    ):
+        out[(row["to_stage"], row["next_stage"])] += row["n"]
+    for row in _raw(process, span).values("to_stage", "next_stage").annotate(n=Count("id")).order_by():
+        out[(row["to_stage"], row["next_stage"])] += row["n"]
+    return out
+
+
+def _stays(process: Process, span: _Span) -> dict[str, Counter[int]]:
+    """Ended stays per stage, by length bucket."""
+    out: dict[str, Counter[int]] = {}
+    for row in _days(StayDay, process, span).values("to_stage", "bucket").annotate(n=Sum("n")).order_by():
+        out.setdefault(row["to_stage"], Counter())[row["bucket"]] += row["n"]
+    raw = _raw(process, span).filter(seconds_in_stage__isnull=False)
+    for stage, seconds in raw.values_list("to_stage", "seconds_in_stage"):
+        out.setdefault(stage, Counter())[rollup.bucket(seconds or 0)] += 1
+    return out
+
+
+def _move_rows(process: Process, span: _Span) -> Counter[tuple[int, str, str, bool, bool, bool]]:
+    """Moves by (person, from, to, declared, backward, overridden); person 0 is automation or a deleted user."""
+    keys = ("actor", "from_stage", "to_stage", "declared", "backward", "overridden")
+    out: Counter[tuple[int, str, str, bool, bool, bool]] = Counter()
+    for row in _days(MoveDay, process, span).values(*keys).annotate(n=Sum("n")).order_by():
+        out[tuple(row[k] for k in keys)] += row["n"]
+    raw_keys = ("by_id", *keys[1:])
+    for row in _raw(process, span).values(*raw_keys).annotate(n=Count("id")).order_by():
+        out[(row["by_id"] or 0, *(row[k] for k in keys[1:]))] += row["n"]
+    return out
+
+
 def _definition(process: Process) -> ProcessDefinition:
     assert process.current is not None, "analytics need a published process"
     return process.current.definition
@@ -96,12 +173,11 @@ def funnel(process: Process, since: dt.datetime, until: dt.datetime) -> list[Fun
     order = {s.key: i for i, s in enumerate(definition.stages)}
     kinds = {s.key: s.kind for s in definition.stages}
     rows = {s.key: FunnelRow(stage=s) for s in definition.stages}
-    pairs = _moves(process, since, until).values("to_stage", "next_stage").annotate(n=Count("id")).order_by()
-    for pair in pairs:
-        row = rows.get(pair["to_stage"])
-        if row is None:  # a stage of an older version, not in the current one
+    span = _span(since, until)
+    for (stage, nxt), n in _pairs(process, span).items():
+        row = rows.get(stage)
+        if row is None or not n:  # a stage of an older version, not in the current one
             continue
-        n, nxt = pair["n"], pair["next_stage"]
         row.entered += n
         if not nxt:
             row.still_here += n
@@ -111,89 +187,67 @@ def funnel(process: Process, since: dt.datetime, until: dt.datetime) -> list[Fun
             row.went_back += n
         else:
             row.converted += n
-    for key, values in _percentiles(process, since, until, list(rows)).items():
-        rows[key].median_seconds, rows[key].p90_seconds = values
+    for stage, histogram in _stays(process, span).items():
+        if stage in rows:
+            rows[stage].median_seconds, rows[stage].p90_seconds = _percentiles(histogram)
     return list(rows.values())
 
 
-def _percentiles(
-    process: Process, since: dt.datetime, until: dt.datetime, stages: list[str]
-) -> dict[str, tuple[int | None, int | None]]:
-    stays = _moves(process, since, until).filter(seconds_in_stage__isnull=False)
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT to_stage, percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds_in_stage), "
-            "percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds_in_stage) FROM processes_stagechange "
-            "WHERE process_id = %s AND at >= %s AND at < %s AND NOT migrated AND seconds_in_stage IS NOT NULL "
-            "GROUP BY to_stage"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [process.pk, since, until])
-            return {stage: (median, p90) for stage, median, p90 in cursor.fetchall()}
-    # SQLite has no percentile aggregate: count each stage's stays, then read the k-th smallest through the
-    # (process, to_stage, seconds_in_stage, at) index — a short index walk per stage, not a sort.
-    counts = dict(stays.values_list("to_stage").annotate(n=Count("id")).order_by())
-    out: dict[str, tuple[int | None, int | None]] = {}
-    for stage in stages:
-        n = counts.get(stage, 0)
-        if not n:
-            continue
-        values: list[int | None] = []
-        for num, den in PERCENTILES:
-            k = (num * n + den - 1) // den - 1  # nearest rank: ceil(p·n) − 1, in integers
-            values.append(
-                stays.filter(to_stage=stage)
-                .order_by("seconds_in_stage")
-                .values_list("seconds_in_stage", flat=True)[k : k + 1]
-                .first()
-            )
-        out[stage] = (values[0], values[1])
-    return out
+def _percentiles(histogram: Counter[int]) -> tuple[int | None, int | None]:
+    """Nearest rank over a histogram of stay buckets: the bucket holding the ⌈p·n⌉-th shortest stay."""
+    total = sum(n for n in histogram.values() if n > 0)
+    out: list[int | None] = []
+    for num, den in PERCENTILES:
+        rank = (num * total + den - 1) // den  # ⌈p·n⌉, in integers
+        seen, found = 0, None
+        for value in sorted(histogram):
+            seen += max(0, histogram[value])
+            if total and seen >= rank:
+                found = value
+                break
+        out.append(found)
+    return out[0], out[1]
 
 
 def conformance(process: Process, since: dt.datetime, until: dt.datetime) -> Conformance:
     """The share of moves along declared transitions; undeclared, backward and overridden moves by person."""
-    moves = _moves(process, since, until).exclude(from_stage="")
-    totals = moves.aggregate(
-        n=Count("id"),
-        declared=Count("id", filter=Q(declared=True)),
-        backward=Count("id", filter=Q(backward=True)),
-        overridden=Count("id", filter=Q(overridden=True)),
-    )
-    edges = [
-        (row["from_stage"], row["to_stage"], row["n"])
-        for row in moves.filter(declared=False)
-        .values("from_stage", "to_stage")
-        .annotate(n=Count("id"))
-        .order_by("-n", "from_stage", "to_stage")
-    ]
-    people = []
-    for row in (
-        moves.values("by_id", "by__username", "by__first_name", "by__last_name")
-        .annotate(
-            n=Count("id"),
-            undeclared=Count("id", filter=Q(declared=False)),
-            backward=Count("id", filter=Q(backward=True)),
-            overridden=Count("id", filter=Q(overridden=True)),
+    rows = [(key, n) for key, n in _move_rows(process, _span(since, until)).items() if key[1] and n]
+    edges: Counter[tuple[str, str]] = Counter()
+    by_person: dict[int, PersonConformance] = {}
+    totals = Counter[str]()
+    for (actor, source, target, declared, backward, overridden), n in rows:
+        person = by_person.setdefault(actor, PersonConformance(user_id=actor or None, name=""))
+        person.moves += n
+        totals["n"] += n
+        if declared:
+            totals["declared"] += n
+        else:
+            person.undeclared += n
+            edges[(source, target)] += n
+        if backward:
+            person.backward += n
+            totals["backward"] += n
+        if overridden:
+            person.overridden += n
+            totals["overridden"] += n
+    users = {
+        u.pk: u
+        for u in User.objects.filter(pk__in=[a for a in by_person if a]).only(
+            "username", "first_name", "last_name"
         )
-        .order_by("-undeclared", "-n", "by_id")
-    ):
-        full = f"{row['by__first_name'] or ''} {row['by__last_name'] or ''}".strip()
-        people.append(
-            PersonConformance(
-                user_id=row["by_id"],
-                name=full or row["by__username"] or "(automation or a deleted user)",
-                moves=row["n"],
-                undeclared=row["undeclared"],
-                backward=row["backward"],
-                overridden=row["overridden"],
-            )
-        )
+    }
+    for actor, person in by_person.items():
+        user = users.get(actor)
+        full = f"{user.first_name} {user.last_name}".strip() if user else ""
+        person.name = full or (user.username if user else "") or "(automation or a deleted user)"
+        person.user_id = actor if user else None
     return Conformance(
         moves=totals["n"],
         declared=totals["declared"],
-        undeclared_edges=edges,
-        people=people,
+        undeclared_edges=sorted(
+            ((f, t, n) for (f, t), n in edges.items()), key=lambda e: (-e[2], e[0], e[1])
+        ),
+        people=sorted(by_person.values(), key=lambda p: (-p.undeclared, -p.moves, p.user_id or 0)),
         backward=totals["backward"],
         overridden=totals["overridden"],
     )
@@ -201,13 +255,10 @@ def conformance(process: Process, since: dt.datetime, until: dt.datetime) -> Con
 
 def discovered_edges(process: Process, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, int]]:
     """(from, to, count) of every move that happened, entries into the process included (from "")."""
-    return [
-        (row["from_stage"], row["to_stage"], row["n"])
-        for row in _moves(process, since, until)
-        .values("from_stage", "to_stage")
-        .annotate(n=Count("id"))
-        .order_by("from_stage", "to_stage")
-    ]
+    edges: Counter[tuple[str, str]] = Counter()
+    for (_, source, target, *_flags), n in _move_rows(process, _span(since, until)).items():
+        edges[(source, target)] += n
+    return [(f, t, n) for (f, t), n in sorted(edges.items()) if n]
 
 
 def discovered_mermaid(process: Process, edges: list[tuple[str, str, int]]) -> str:

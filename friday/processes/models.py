@@ -220,3 +220,82 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- daily roll-ups of StageChange, for the analytics -------------------------------------------------------
+# One row per (process, business date, key) with a count, kept in step with every move (processes.rollup) and
+# rebuildable from StageChange (`friday process rollup`). A funnel over two years reads a few thousand of these
+# instead of a million moves. Moves written by a version migration are left out, as the analytics leave them.
+
+
+class FunnelDay(models.Model):
+    """Entries into `to_stage` on `day`, by where they went next ("" = still there)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    to_stage = models.CharField(max_length=50)
+    next_stage = models.CharField(max_length=50, blank=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "day", "to_stage", "next_stage"], name="funnel_day_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.to_stage} → {self.next_stage or '…'}: {self.n}"
+
+
+class MoveDay(models.Model):
+    """Moves on `day` by edge and by person (actor 0: automation or a deleted user), with their kind."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    actor = models.BigIntegerField(default=0)
+    from_stage = models.CharField(max_length=50, blank=True)
+    to_stage = models.CharField(max_length=50)
+    declared = models.BooleanField()
+    backward = models.BooleanField()
+    overridden = models.BooleanField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "process",
+                    "day",
+                    "actor",
+                    "from_stage",
+                    "to_stage",
+                    "declared",
+                    "backward",
+                    "overridden",
+                ],
+                name="move_day_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.from_stage or '∅'} → {self.to_stage}: {self.n}"
+
+
+class StayDay(models.Model):
+    """Ended stays in `to_stage` entered on `day`, by length: `bucket` is the bucket's lower bound in seconds
+    (whole hours under two days, whole days under 60 days, whole weeks under a year, then 30-day months)."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    to_stage = models.CharField(max_length=50)
+    bucket = models.BigIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["process", "day", "to_stage", "bucket"], name="stay_day_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.to_stage} ≥{self.bucket}s: {self.n}"

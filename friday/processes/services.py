@@ -21,7 +21,7 @@ from friday.core import clock
 from friday.core.errors import Collector, Conflict, FridayError, NotFound, PermissionDenied, ValidationFailed
 from friday.core.events import event_emit
 from friday.parties.services import timeline_add
-from friday.processes import records
+from friday.processes import records, rollup
 from friday.processes.definition import InvalidDefinition, ProcessDefinition, dump, load
 from friday.processes.lint import ERROR, Finding, lint
 from friday.processes.models import (
@@ -665,6 +665,7 @@ def _write_move(
         backward=backward,
         checked=checked,
     )
+    rollup.on_move(change, previous)
     what = "" if kind.name == RecordType.PARTY else f"{kind.label} {kind.title(record)!r}: "
     subject = f"{what}{names.get(current or '', '') + ' → ' if current else 'entered '}{target.name}"
     if change.overridden:

@@ -190,3 +190,20 @@ def test_two_people_moving_one_deal_at_once_make_one_move(pipeline, cast):
     assert sorted(outcomes) == ["moved", "stage.same"]
     changes = StageChange.objects.filter(record_type="deal", record_id=deal.pk).order_by("at", "id")
     assert [(c.from_stage, c.to_stage) for c in changes] == [("", "enquiry"), ("enquiry", "survey")]
+
+
+def test_board_won_and_lost_columns_hold_what_closed_lately(pipeline, cast):
+    import time_machine
+
+    party = make_person(cast.alice)
+    price = LostReason.objects.get(name="Price")
+    old = deal_create(by=cast.alice, party=party, data=DealIn(title="Old loss", value="10"))
+    deal_move(by=cast.alice, deal=old, to="lost", lost_reason=price)
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=31)):
+        recent = deal_create(by=cast.alice, party=party, data=DealIn(title="New loss", value="20"))
+        deal_move(by=cast.alice, deal=recent, to="lost", lost_reason=price)
+        lost = next(c for c in deal_board(user=cast.alice, process=pipeline).columns if c.stage.key == "lost")
+        assert lost.closed_days == 30 and lost.count == 1 and [d.title for d in lost.deals] == ["New loss"]
+        assert lost.totals == [("GBP", Decimal("20.00"))]
+        enquiry = deal_board(user=cast.alice, process=pipeline).columns[0]
+        assert enquiry.closed_days is None

@@ -10,8 +10,8 @@ import pytest
 from friday.core import clock
 from friday.deals.models import Deal, LostReason
 from friday.deals.services import DealIn, deal_create, deal_move
-from friday.processes import analytics
-from friday.processes.models import StageChange
+from friday.processes import analytics, rollup
+from friday.processes.models import FunnelDay, MoveDay, StageChange, StayDay
 from friday.processes.services import process_import
 from tests.conftest import make_person
 
@@ -68,6 +68,7 @@ def history(cast):
         move(d3, "a", 4, by=cast.admin, override=True, reason="Customer changed the job")
     # D4 has waited in "a" for 5 days: past its 2-day limit.
     Deal.objects.filter(pk=d4.pk).update(stage_entered_at=t0 - dt.timedelta(days=5))
+    rollup.rebuild()  # the entries' times were set directly above, past the moves' upkeep of the daily counts
     return process, t0, deals
 
 
@@ -149,3 +150,67 @@ def test_analytics_page_and_api(history, cast, web_for, api_for):
     r = api.get("/processes/simple/funnel", since="2026-02-01", until="2026-01-01")
     assert r.status_code == 400 and r.json()["field"] == "since"
     assert api_for(cast.alice).get("/processes/simple/funnel").status_code == 403
+
+
+def _figures(process, since, until):
+    return (
+        [
+            (
+                r.stage.key,
+                r.entered,
+                r.converted,
+                r.lost,
+                r.went_back,
+                r.still_here,
+                r.median_seconds,
+                r.p90_seconds,
+            )
+            for r in analytics.funnel(process, since, until)
+        ],
+        analytics.conformance(process, since, until),
+        analytics.discovered_edges(process, since, until),
+    )
+
+
+def test_daily_counts_kept_by_each_move_equal_a_recount_and_the_moves_themselves(history, cast):
+    process, t0, deals = history
+    # More moves after the fixture's recount: these are counted only by the moves' own upkeep.
+    d4 = deals[3]
+    deal_move(by=cast.manager, deal=d4, to="b", checked=["Ready"])
+    deal_move(by=cast.manager, deal=d4, to="won")
+    kept = {
+        model.__name__: sorted((r.day, str(r), r.n) for r in model.objects.exclude(n=0))
+        for model in (FunnelDay, MoveDay, StayDay)
+    }
+    rollup.rebuild()
+    recounted = {
+        model.__name__: sorted((r.day, str(r), r.n) for r in model.objects.exclude(n=0))
+        for model in (FunnelDay, MoveDay, StayDay)
+    }
+    assert kept == recounted and kept["MoveDay"]
+    # Whole business days are read from the daily counts; a range that starts a microsecond later reads the first
+    # day from the moves themselves. Both give the same figures.
+    first = analytics.range_bounds(t0.date() - dt.timedelta(days=1), t0.date() + dt.timedelta(days=1))
+    whole = _figures(process, *first)
+    assert whole == _figures(process, first[0] + dt.timedelta(microseconds=1), first[1])
+    assert whole[1].moves == 8 and whole[0][0][1] == 5
+    # Deleting a deal takes its moves out of the counts.
+    from friday.deals.services import deal_delete
+
+    deal_delete(by=cast.admin, deal=d4)
+    assert _figures(process, *first)[1].moves == 6
+    kept = sorted((r.day, str(r), r.n) for r in MoveDay.objects.exclude(n=0))
+    rollup.rebuild()
+    assert kept == sorted((r.day, str(r), r.n) for r in MoveDay.objects.exclude(n=0))
+
+
+def test_stay_buckets():
+    assert [rollup.bucket(s) for s in (0, 3599, 3600, 2 * 86400 - 1, 2 * 86400 + 5, 59 * 86400 + 7)] == [
+        0,
+        0,
+        3600,
+        47 * 3600,
+        2 * 86400,
+        59 * 86400,
+    ]
+    assert rollup.bucket(100 * 86400) == 14 * 7 * 86400 and rollup.bucket(400 * 86400) == 13 * 30 * 86400

@@ -51,6 +51,10 @@ class Command(BaseCommand):
         exp.add_argument("--version", type=int, help="A version number (default: the current one)")
         exp.add_argument("--format", choices=["yaml", "json", "mermaid", "dot"], default="yaml")
         sub.add_parser("list", help="List the processes, their versions and drafts")
+        roll = sub.add_parser(
+            "rollup", help="Recount the daily figures the analytics read (after a change of TIME_ZONE)"
+        )
+        roll.add_argument("key", nargs="?", help="One process (default: all)")
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "schema":
@@ -65,6 +69,8 @@ class Command(BaseCommand):
             self._export(options["key"], options["version"], options["format"])
         elif action == "list":
             self._list()
+        elif action == "rollup":
+            self._rollup(options["key"])
         elif action == "draw":
             process = self._load(options["file"])
             self.stdout.write(
@@ -127,6 +133,25 @@ class Command(BaseCommand):
                 self.stderr.write(
                     f"{finding.severity} {finding.subject}: {finding.message} Fix: {finding.fix}"
                 )
+
+    def _rollup(self, key: str | None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from friday.processes import rollup
+        from friday.processes.models import StageChange
+
+        process = None
+        if key:
+            process = Process.objects.filter(key=key).first()
+            if process is None:
+                raise CommandError(f"No process {key!r}.")
+        total = StageChange.objects.filter(**({"process": process} if process else {})).count()
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        ) as progress:
+            task = progress.add_task("moves", total=total)
+            read = rollup.rebuild(process, progress=lambda n: progress.advance(task, n))
+        self.stdout.write(f"Recounted {read:,} moves{f' of {key}' if key else ''}.")
 
     def _export(self, key: str, number: int | None, fmt: str) -> None:
         process = Process.objects.filter(key=key).first()
