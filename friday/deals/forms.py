@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 
 from friday.accounts.models import User
-from friday.parties.forms import UserChoiceField
-
-PARTY_REF = re.compile(r"#(\d{1,18})\s*$")
+from friday.parties.forms import PartyPickerField, UserChoiceField, party_ref
 
 
 class DealForm(forms.Form):
-    party = forms.CharField(
-        label="Customer",
-        max_length=260,
-        help_text="Start typing a name and pick from the list",
-        widget=forms.TextInput(
-            attrs={
-                "list": "party-options",
-                "autocomplete": "off",
-                "hx-get": "/deals/party-options/",
-                "hx-trigger": "input changed delay:300ms",
-                "hx-target": "#party-options",
-            }
-        ),
-    )
+    party = PartyPickerField(label="Customer")
     title = forms.CharField(max_length=200, help_text="What they might buy, e.g. “Combi boiler swap”")
     value = forms.CharField(max_length=30, required=False, help_text="e.g. 4250.00")
     currency = forms.CharField(max_length=3, required=False)
@@ -46,5 +29,4 @@ class DealForm(forms.Form):
             del self.fields["process"]
 
     def party_id(self) -> int | None:
-        match = PARTY_REF.search(self.cleaned_data.get("party", ""))
-        return int(match.group(1)) if match else None
+        return party_ref(self.cleaned_data.get("party"))

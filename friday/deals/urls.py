@@ -8,7 +8,6 @@ urlpatterns = [
     path("board/", views.deal_board, name="board"),
     path("board/column/", views.board_column, name="board_column"),
     path("new/", views.deal_create, name="create"),
-    path("party-options/", views.party_options, name="party_options"),
     path("lost-reasons/", views.lost_reason_list, name="lost_reasons"),
     path("lost-reasons/<int:reason_id>/", views.lost_reason_edit, name="lost_reason_edit"),
     path("<int:deal_id>/", views.deal_detail, name="detail"),

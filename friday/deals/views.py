@@ -19,7 +19,7 @@ from friday.core.http import AuthedRequest, safe_next
 from friday.deals import selectors, services
 from friday.deals.forms import DealForm
 from friday.deals.models import Deal, LostReason
-from friday.parties.selectors import PartyFilters, party_get, party_queryset
+from friday.parties.selectors import party_get
 from friday.processes import records
 from friday.processes.models import ProcessVersion, RecordType
 from friday.processes.services import allowed_next, require_process_editor
@@ -136,20 +136,6 @@ def board_column(request: AuthedRequest) -> HttpResponse:
             "owner": owner,
         },
     )
-
-
-@login_required
-def party_options(request: AuthedRequest) -> HttpResponse:
-    q = request.GET.get("party", "")[:100]
-    parties = []
-    if len(q.strip()) >= 2 and "#" not in q:
-        try:
-            parties = list(
-                party_queryset(user=request.user, filters=PartyFilters(q=q)).order_by("sort_name", "id")[:10]
-            )
-        except FridayError:
-            parties = []
-    return render(request, "deals/_party_options.html", {"parties": parties})
 
 
 def _save(request: AuthedRequest, form: DealForm, deal: Deal | None) -> HttpResponse | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -14,6 +15,33 @@ from friday.parties.services import AddressIn, PartyIn
 
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()]
+
+
+PARTY_REF = re.compile(r"#(\d{1,18})\s*$")
+
+
+class PartyPickerField(forms.CharField):
+    """A party chosen by typing: the browser offers matches (names the user may see) as "Name · #id"."""
+
+    def __init__(self, *, label: str = "Customer", **kwargs) -> None:
+        kwargs.setdefault("max_length", 260)
+        kwargs.setdefault("help_text", "Start typing a name and pick from the list")
+        widget = forms.TextInput(
+            attrs={
+                "list": "party-options",
+                "autocomplete": "off",
+                "hx-get": "/parties/options/",
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#party-options",
+            }
+        )
+        super().__init__(label=label, widget=widget, **kwargs)
+
+
+def party_ref(value: str | None) -> int | None:
+    """The id in "Name · #id", as the picker fills it in."""
+    match = PARTY_REF.search(value or "")
+    return int(match.group(1)) if match else None
 
 
 class UserChoiceField(forms.ModelChoiceField):

@@ -6,6 +6,7 @@ app_name = "parties"
 urlpatterns = [
     path("", views.party_list, name="list"),
     path("new/", views.party_create, name="create"),
+    path("options/", views.party_options, name="options"),
     path("organisations/suggest/", views.organisation_suggest, name="org_suggest"),
     path("fields/", views.custom_fields, name="custom_fields"),
     path("<int:party_id>/", views.party_detail, name="detail"),

@@ -294,3 +294,20 @@ def custom_fields(request: AuthedRequest) -> HttpResponse:
         },
         status=422 if form.errors else 200,
     )
+
+
+@login_required
+def party_options(request: AuthedRequest) -> HttpResponse:
+    """The party picker's suggestions: up to 10 parties the user may see whose name matches what was typed."""
+    q = request.GET.get("party", "")[:100]
+    parties = []
+    if len(q.strip()) >= 2 and "#" not in q:
+        try:
+            parties = list(
+                selectors.party_queryset(user=request.user, filters=selectors.PartyFilters(q=q)).order_by(
+                    "sort_name", "id"
+                )[:10]
+            )
+        except FridayError:
+            parties = []
+    return render(request, "parties/_party_options.html", {"parties": parties})

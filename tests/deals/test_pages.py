@@ -63,9 +63,9 @@ def test_create_board_move_and_refusal(pipeline, cast, web_for):
 def test_list_and_party_options(pipeline, cast, web_for):
     party = make_person(cast.alice, "Grace", "Hopper")
     alice = web_for(cast.alice)
-    options = alice.get("/deals/party-options/", {"party": "Grace"}).content.decode()
+    options = alice.get("/parties/options/", {"party": "Grace"}).content.decode()
     assert f'value="Grace Hopper · #{party.pk}"' in options
-    assert "Grace" not in web_for(cast.bob).get("/deals/party-options/", {"party": "Grace"}).content.decode()
+    assert "Grace" not in web_for(cast.bob).get("/parties/options/", {"party": "Grace"}).content.decode()
     alice.post(
         "/deals/new/",
         {"party": f"Grace Hopper · #{party.pk}", "title": "Radiators", "process": "sales_pipeline"},
