@@ -19,6 +19,7 @@ from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
 from friday.processes.api import moves_router, segments_router, terms_router
 from friday.processes.api import router as processes_router
+from friday.reminders.api import router as reminders_router
 
 logger = logging.getLogger("friday.api")
 
@@ -62,6 +63,7 @@ api.add_router("/moves", moves_router)
 api.add_router("/segments", segments_router)
 api.add_router("/deals", deals_router)
 api.add_router("/lost-reasons", lost_reasons_router)
+api.add_router("/reminders", reminders_router)
 
 
 def _error(

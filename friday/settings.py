@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "friday.parties",
     "friday.processes",
     "friday.deals",
+    "friday.reminders",
     "friday.web",
 ]
 
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "friday.reminders.views.reminder_counts",
             ],
         },
     },

@@ -18,5 +18,6 @@ urlpatterns = [
     path("settings/", include("friday.accounts.urls")),
     path("", include("friday.processes.urls")),
     path("deals/", include("friday.deals.urls")),
+    path("reminders/", include("friday.reminders.urls")),
     path("api/v1/", api.urls),
 ]

@@ -299,7 +299,8 @@ def custom_fields(request: AuthedRequest) -> HttpResponse:
 @login_required
 def party_options(request: AuthedRequest) -> HttpResponse:
     """The party picker's suggestions: up to 10 parties the user may see whose name matches what was typed."""
-    q = request.GET.get("party", "")[:100]
+    # The picker sends its own field's name ("party", "chase" …) with what was typed.
+    q = str(next((v for v in request.GET.values() if v), ""))[:100]
     parties = []
     if len(q.strip()) >= 2 and "#" not in q:
         try:
