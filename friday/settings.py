@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "friday.processes",
     "friday.deals",
     "friday.reminders",
+    "friday.messaging",
     "friday.web",
 ]
 
@@ -222,6 +223,11 @@ def _email_settings(url: str) -> dict[str, object]:
 
 globals().update(_email_settings(os.environ.get("FRIDAY_EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = os.environ.get("FRIDAY_FROM_EMAIL", "Friday <friday@localhost>")
+# The business as its messages name it ({{ business.name }} … in message templates).
+FRIDAY_BUSINESS_NAME = os.environ.get("FRIDAY_BUSINESS_NAME", "Our business")
+FRIDAY_BUSINESS_EMAIL = os.environ.get("FRIDAY_BUSINESS_EMAIL", "")
+FRIDAY_BUSINESS_PHONE = os.environ.get("FRIDAY_BUSINESS_PHONE", "")
+FRIDAY_BUSINESS_WEBSITE = os.environ.get("FRIDAY_BUSINESS_WEBSITE", "")
 FRIDAY_BASE_URL = os.environ.get(
     "FRIDAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('FRIDAY_PORT', '8000')}"
 )

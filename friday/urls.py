@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("friday.processes.urls")),
     path("deals/", include("friday.deals.urls")),
     path("reminders/", include("friday.reminders.urls")),
+    path("messages/", include("friday.messaging.urls")),
     path("api/v1/", api.urls),
 ]

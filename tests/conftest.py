@@ -135,10 +135,13 @@ def web_for():
 class Inbox:
     def __init__(self) -> None:
         self.messages: list = []
+        self.reply: str | None = None  # set e.g. "451 4.3.0 Try again later" to refuse the next messages
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
 
+        if self.reply:
+            return self.reply
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 

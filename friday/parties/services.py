@@ -375,15 +375,24 @@ def _require_visible(by: User, *parties: Party) -> None:
 
 
 def timeline_add(
-    party: Party, *, event: str, subject: str, by: User | None, data: dict | None = None
+    party: Party,
+    *,
+    event: str,
+    subject: str,
+    by: User | None,
+    data: dict | None = None,
+    kind: str = ActivityKind.SYSTEM,
+    body: str = "",
 ) -> Activity:
-    """A system entry on the party's timeline; called by services here and in the apps above (stage moves)."""
+    """An entry Friday writes on the party's timeline, called by services here and in the apps above: stage
+    moves, reminders (kind system), and the messages the outbox sent (kind email_out, with the body)."""
     now = clock.now()
     return Activity.objects.create(
         party=party,
-        kind=ActivityKind.SYSTEM,
+        kind=kind,
         event=event,
-        subject=subject,
+        subject=subject[:200],
+        body=body,
         occurred_at=now,
         created_at=now,
         author=by,

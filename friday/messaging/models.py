@@ -1,0 +1,84 @@
+"""Message templates the business writes, and the outbox: every message Friday sends, before and after."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class MessageTemplate(models.Model):
+    key = models.SlugField(max_length=60, unique=True, help_text="How rules name it, e.g. birthday")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    # Marketing messages need the party's email consent; service messages (job updates, invoices) do not.
+    marketing = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    HELD = "held", "Kept (no mail server)"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class OutboundMessage(models.Model):
+    """One message, written in the same transaction as what caused it; a sender claims it, sends it, records it.
+
+    `key` makes a cause produce one message however often it runs (a rule firing, a retried task). The
+    Message-ID is derived from the key, so the one resend no system can rule out — a crash after the mail
+    server accepted it and before this row said so — carries the same Message-ID and mail clients fold it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200, unique=True)
+    template = models.ForeignKey(
+        MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    party = models.ForeignKey(
+        "parties.Party", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
+    )
+    to_email = models.CharField(max_length=254, blank=True)
+    to_name = models.CharField(max_length=220, blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it was skipped, or the last error")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The sender's queue: what is due to be (re)sent, oldest first.
+            models.Index(fields=["status", "next_attempt_at", "id"], name="outbox_due_idx"),
+            models.Index(fields=["party", "-created_at"], name="outbox_party_idx"),
+            models.Index(fields=["-created_at", "-id"], name="outbox_recent_idx"),
+        ]
+        constraints = [models.CheckConstraint(condition=~Q(key=""), name="outbox_has_key")]
+
+    def __str__(self) -> str:
+        return f"{self.to_email}: {self.subject}"
