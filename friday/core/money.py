@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.core import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_name, is_currency
+from babel.numbers import format_currency, get_currency_name, get_currency_precision, is_currency
 from django.conf import settings
 
 from friday.core.errors import FridayError
@@ -28,6 +28,11 @@ def currency_clean(code: object, *, field: str = "currency") -> str:
             field=field,
         )
     return text
+
+
+def currency_digits(code: str) -> int:
+    """How many decimals the currency's amounts have (GBP 2, JPY 0, BHD 3)."""
+    return get_currency_precision(code)
 
 
 def currency_name(code: str) -> str:

@@ -88,6 +88,13 @@ def deal_queryset(*, user: User, filters: DealFilters) -> QuerySet[Deal]:
     if filters.process:
         qs = qs.filter(process=process_for_deals(filters.process))
     if filters.stage:
+        known: set[str] = set()
+        for process in deal_processes() if not filters.process else [process_for_deals(filters.process)]:
+            known |= {s.key for v in process.versions.all() for s in v.definition.stages}
+        if filters.stage not in known:
+            raise FridayError(
+                f"No pipeline has a stage {filters.stage!r}.", code="invalid.stage", field="stage"
+            )
         qs = qs.filter(stage=filters.stage)
     if filters.status:
         if filters.status not in STATUSES:

@@ -17,7 +17,7 @@ from friday.accounts.scoping import require_write
 from friday.core import clock
 from friday.core.errors import Collector, Conflict, FridayError
 from friday.core.events import event_emit
-from friday.core.money import currency_clean
+from friday.core.money import currency_clean, currency_digits
 from friday.deals.models import Deal, LostReason
 from friday.deals.selectors import process_for_deals
 from friday.parties.models import Party
@@ -43,7 +43,7 @@ class DealIn:
     notes: Any = UNSET
 
 
-def _clean(errors: Collector, data: DealIn, *, creating: bool) -> dict[str, Any]:
+def _clean(errors: Collector, data: DealIn, *, creating: bool, currency_now: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if data.title is not UNSET or creating:
         title = " ".join(str(data.title if data.title is not UNSET else "").split())
@@ -59,7 +59,7 @@ def _clean(errors: Collector, data: DealIn, *, creating: bool) -> dict[str, Any]
             errors.add("value", "Write the value as a number, e.g. 4250.00.", code="invalid.decimal")
         else:
             if not value.is_finite() or value < 0:
-                errors.add("value", "The value is a positive amount.", code="invalid.decimal")
+                errors.add("value", "The value is zero or more.", code="invalid.decimal")
             elif value > MAX_VALUE:
                 errors.add("value", "The value is at most 999,999,999,999.99.", code="invalid.too_large")
             elif value != value.quantize(Decimal("0.01")):
@@ -74,6 +74,18 @@ def _clean(errors: Collector, data: DealIn, *, creating: bool) -> dict[str, Any]
             out["currency"] = currency_clean(currency)
         except FridayError as exc:
             errors.add("currency", exc.detail, code=exc.code)
+    # An amount has no more decimals than its currency has: yen have none, dinars three (we keep two at most).
+    currency = out.get("currency") or currency_now
+    if out.get("value") is not None and currency:
+        places = min(currency_digits(currency), 2)
+        if out["value"] != out["value"].quantize(Decimal(1).scaleb(-places)):
+            errors.add(
+                "value",
+                f"{currency} amounts have no minor unit: give a whole amount."
+                if places == 0
+                else f"Give the value to at most {places} decimal places.",
+                code="invalid.decimal",
+            )
     if data.expected_close is not UNSET:
         if data.expected_close is not None and not isinstance(data.expected_close, dt.date):
             errors.add("expected_close", "Give a date.", code="invalid.date")
@@ -143,7 +155,7 @@ def deal_update(*, by: User, deal: Deal, data: DealIn) -> Deal:
 
     deal = deal_get(user=by, deal_id=deal.pk)
     errors = Collector()
-    clean = _clean(errors, data, creating=False)
+    clean = _clean(errors, data, creating=False, currency_now=deal.currency)
     errors.raise_if_any()
     changed = []
     for name, value in clean.items():

@@ -19,12 +19,12 @@ from friday.core.http import AuthedRequest, safe_next
 from friday.deals import selectors, services
 from friday.deals.forms import DealForm
 from friday.deals.models import Deal, LostReason
-from friday.parties.selectors import party_get
+from friday.parties.selectors import parties_visible, party_get
 from friday.processes import records
 from friday.processes.models import ProcessVersion, RecordType
 from friday.processes.services import allowed_next, require_process_editor
 from friday.processes.templatetags.stages import StageLabel, stage_labels
-from friday.processes.views import move_context, move_values
+from friday.processes.views import move_context, move_values, override_note
 
 
 def _labels_for(deals: list[Deal]) -> dict[int, dict[str, StageLabel]]:
@@ -69,6 +69,23 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
         error = exc
     query = request.GET.copy()
     query.pop("cursor", None)
+    # Filters that arrive from links (a party's deals, a lost reason's count, a board column) have no control on
+    # the form: say they apply, keep them when the form is sent, and offer to drop each.
+    hidden = []
+    if filters.party_id is not None:
+        found = parties_visible(request.user).filter(pk=filters.party_id).first()
+        hidden.append(("party", party, f"for {found.display_name if found else 'a party you cannot see'}"))
+    if filters.lost_reason_id is not None:
+        lost = LostReason.objects.filter(pk=filters.lost_reason_id).first()
+        hidden.append(("lost_reason", reason, f"lost to “{lost.name if lost else '?'}”"))
+    if filters.stage:
+        hidden.append(("stage", filters.stage, f"in stage {filters.stage}"))
+    hidden_filters = []
+    for name, value, label in hidden:
+        dropped = request.GET.copy()
+        dropped.pop(name, None)
+        dropped.pop("cursor", None)
+        hidden_filters.append({"name": name, "value": value, "label": label, "without": dropped.urlencode()})
     return render(
         request,
         "deals/list.html",
@@ -76,6 +93,7 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
             "page": page,
             "error": error,
             "filters": filters,
+            "hidden_filters": hidden_filters,
             "query": query.urlencode(),
             "pipelines": selectors.deal_processes(),
             "owners": User.objects.filter(is_active=True).order_by("username"),
@@ -291,7 +309,10 @@ def deal_move(request: AuthedRequest, deal_id: int) -> HttpResponse:
             error = exc
         else:
             stage = change.version.definition.stage(change.to_stage)
-            messages.success(request, f"{deal.title} moved to {stage.name if stage else change.to_stage}.")
+            text = f"{deal.title} moved to {stage.name if stage else change.to_stage}."
+            kind = records.kind_for(RecordType.DEAL)
+            assert kind is not None
+            messages.success(request, text + override_note(kind, deal, change))
             return redirect(back)
     kind = records.kind_for(RecordType.DEAL)
     assert kind is not None
@@ -345,7 +366,7 @@ def party_section(user: User, party: Any) -> dict[str, Any]:
 def _reason_errors(exc: FridayError) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for e in exc.errors if isinstance(exc, ValidationFailed) else [exc]:
-        out.setdefault(e.field or "__all__", []).append(e.detail)
+        out.setdefault(e.field or "general", []).append(e.detail)
     return out
 
 

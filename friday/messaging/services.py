@@ -21,7 +21,7 @@ from django.db.models import F, Q
 
 from friday.accounts.models import User
 from friday.core import clock
-from friday.core.errors import Collector, FridayError, PermissionDenied
+from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied
 from friday.core.events import event_emit
 from friday.messaging import rendering
 from friday.messaging.context import message_context
@@ -103,7 +103,13 @@ def template_save(*, by: User, data: TemplateIn, template: MessageTemplate | Non
     template.key, template.name, template.description = key, name, data.description.strip()
     template.subject, template.body_text, template.body_html = subject, data.body_text, data.body_html
     template.marketing, template.updated_at, template.updated_by = data.marketing, now, by
-    template.save()
+    try:
+        with transaction.atomic():
+            template.save()
+    except IntegrityError as exc:  # saved at the same moment by someone else
+        raise Conflict(
+            f"There is already a template {key!r}.", code="template.duplicate", field="key"
+        ) from exc
     event_emit(
         name="message_template.created" if created else "message_template.updated",
         subject=template,

@@ -34,14 +34,12 @@ class TermIn(InSchema):
     name: Str100
     definition: Str2000
     examples: Str2000 = ""
-    is_stage: bool = False
 
 
 class TermPatchIn(InSchema):
     name: Str100 | None = None
     definition: Str2000 | None = None
     examples: Str2000 | None = None
-    is_stage: bool | None = None
 
 
 class TermOut(Schema):
@@ -49,7 +47,7 @@ class TermOut(Schema):
     name: str
     definition: str
     examples: str
-    is_stage: bool
+    is_stage: bool = Field(description="A stage of the customer lifecycle (set by publishing the lifecycle)")
     updated_at: dt.datetime
 
 
@@ -77,7 +75,6 @@ def term_update(request: AuthedRequest, term_id: Id, payload: TermPatchIn):
         name=term.name if payload.name is None else payload.name,
         definition=term.definition if payload.definition is None else payload.definition,
         examples=term.examples if payload.examples is None else payload.examples,
-        is_stage=term.is_stage if payload.is_stage is None else payload.is_stage,
     )
 
 

@@ -94,7 +94,6 @@ def term_save(
     name: str,
     definition: str,
     examples: str = "",
-    is_stage: bool = False,
 ) -> Term:
     """Create a term, or change `term`. A term cannot exist without its definition."""
     require_process_editor(by)
@@ -118,9 +117,15 @@ def term_save(
         )
     created = term is None
     term = term or Term()
-    term.name, term.definition, term.examples, term.is_stage = name, definition, examples, is_stage
+    term.name, term.definition, term.examples = name, definition, examples
     term.updated_at, term.updated_by = clock.now(), by
-    term.save()
+    try:
+        with transaction.atomic():
+            term.save()
+    except (
+        IntegrityError
+    ) as exc:  # the database folds case its own way (SQLite: ASCII only); it has the last word
+        raise Conflict(f"The glossary already has {name!r}.", code="term.duplicate", field="name") from exc
     event_emit(
         name="term.created" if created else "term.updated", subject=term, actor=by, payload={"name": name}
     )
@@ -130,6 +135,13 @@ def term_save(
 @transaction.atomic
 def term_delete(*, by: User, term: Term) -> None:
     require_process_editor(by)
+    owner = term_owner(term)
+    if owner is not None:
+        raise Conflict(
+            f"{term.name} is a stage of {owner[0].name}: remove or rename the stage there, and publish.",
+            code="term.owned_by_process",
+            extra={"process": owner[0].key, "stage": owner[1]},
+        )
     for process in Process.objects.filter(current__isnull=False).select_related("current"):
         for stage in process.current.definition.stages:  # type: ignore[union-attr]
             if stage.name.strip().casefold() == term.name.casefold() and not stage.definition.strip():
@@ -184,6 +196,12 @@ def _sync_stage_terms(by: User, definition: ProcessDefinition) -> None:
                 by,
             )
             term.save()
+    # "A lifecycle stage" is what the lifecycle says: a term it no longer has is no longer one.
+    names = {s.name.strip().casefold() for s in definition.stages}
+    for term in Term.objects.filter(is_stage=True):
+        if term.name.casefold() not in names:
+            term.is_stage, term.updated_at, term.updated_by = False, now, by
+            term.save(update_fields=["is_stage", "updated_at", "updated_by"])
 
 
 # --- processes ------------------------------------------------------------------------------------------------
@@ -250,6 +268,43 @@ def _check_lifecycle_unique(definition: ProcessDefinition, process: Process | No
             code="process.lifecycle_exists",
             field="applies_to",
         )
+
+
+def placement_problems(definition: ProcessDefinition, process: Process | None) -> list[FridayError]:
+    """What stops this file from being saved where it is meant to go, beyond its own check: the draft of an
+    existing process must keep its key and record type; a new one needs a free key, and one lifecycle only."""
+    problems: list[FridayError] = []
+    if process is not None:
+        if definition.key != process.key:
+            problems.append(
+                FridayError(
+                    f"This is the draft of {process.key!r}: keep that key.",
+                    code="process.key_changed",
+                    field="process",
+                )
+            )
+        if definition.applies_to != process.applies_to:
+            problems.append(
+                FridayError(
+                    f"{process.name} moves {process.get_applies_to_display().lower()}; a new process is needed "
+                    "for another kind of record.",
+                    code="process.applies_to_changed",
+                    field="applies_to",
+                )
+            )
+    elif Process.objects.filter(key=definition.key).exists():
+        problems.append(
+            FridayError(
+                f"A process with the key {definition.key!r} exists already.",
+                code="process.duplicate",
+                field="process",
+            )
+        )
+    try:
+        _check_lifecycle_unique(definition, process)
+    except Conflict as exc:
+        problems.append(exc)
+    return problems
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from friday.processes.definition import PROCESS_SCHEMA, ProcessDefinition
 from friday.processes.drawing import to_dot, to_mermaid
 from friday.processes.forms import SegmentForm
 from friday.processes.lint import ERROR
-from friday.processes.models import ProcessVersion, RecordType
+from friday.processes.models import Process, ProcessVersion, RecordType
 from friday.processes.services import MoveRefused
 from friday.processes.templates import STARTERS, starter, starter_text
 from friday.processes.templatetags.stages import stage_labels
@@ -39,7 +39,7 @@ STARTER_BLURBS = {
 @require_http_methods(["GET", "POST"])
 def glossary(request: AuthedRequest) -> HttpResponse:
     error: FridayError | None = None
-    values: dict[str, Any] = {"name": "", "definition": "", "examples": "", "is_stage": False}
+    values: dict[str, Any] = {"name": "", "definition": "", "examples": ""}
     if request.method == "POST":
         values = _term_values(request)
         try:
@@ -62,7 +62,6 @@ def _term_values(request: AuthedRequest) -> dict[str, Any]:
         "name": request.POST.get("name", "")[:200],
         "definition": request.POST.get("definition", "")[:4000],
         "examples": request.POST.get("examples", "")[:4000],
-        "is_stage": request.POST.get("is_stage") == "on",
     }
 
 
@@ -86,7 +85,6 @@ def term_edit(request: AuthedRequest, term_id: int) -> HttpResponse:
         "name": term.name,
         "definition": term.definition,
         "examples": term.examples,
-        "is_stage": term.is_stage,
     }
     if request.method == "POST":
         if request.POST.get("action") == "delete":
@@ -171,7 +169,7 @@ def process_new(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "processes/editor.html",
-        {"process": None, "source": source, "check": _check(source), "errors": _errors(error)},
+        {"process": None, "source": source, "check": _check(source, new=True), "errors": _errors(error)},
         status=422 if error else 200,
     )
 
@@ -186,18 +184,20 @@ def _blank(applies_to: str) -> str:
     )
 
 
-def _check(source: str) -> dict[str, Any]:
-    """What the editor shows beside the text: read errors with lines, or the lint and the drawing."""
+def _check(source: str, process: Any = None, *, new: bool = False) -> dict[str, Any]:
+    """What the editor shows beside the text: read errors with lines, or the lint and the drawing — and, as
+    saving would, whether the file fits where it goes (the draft of `process`, or a `new` process)."""
     try:
         definition = services.parse(source)
     except ValidationFailed as exc:
         return {"read_errors": exc.errors, "findings": [], "mermaid": "", "ok": False}
     findings = services.process_lint(definition)
+    placement = services.placement_problems(definition, process) if process is not None or new else []
     return {
-        "read_errors": [],
+        "read_errors": placement,
         "findings": findings,
         "mermaid": to_mermaid(definition),
-        "ok": not any(f.severity == ERROR for f in findings),
+        "ok": not placement and not any(f.severity == ERROR for f in findings),
         "definition": definition,
     }
 
@@ -292,7 +292,7 @@ def process_edit(request: AuthedRequest, key: str) -> HttpResponse:
     return render(
         request,
         "processes/editor.html",
-        {"process": process, "source": source, "check": _check(source), "errors": _errors(error)},
+        {"process": process, "source": source, "check": _check(source, process), "errors": _errors(error)},
         status=422 if error else 200,
     )
 
@@ -301,7 +301,10 @@ def process_edit(request: AuthedRequest, key: str) -> HttpResponse:
 @require_POST
 def process_check(request: AuthedRequest) -> HttpResponse:
     """The live part of the editor: read and lint the text as typed, draw it. Saves nothing."""
-    return render(request, "processes/_check.html", {"check": _check(request.POST.get("source", ""))})
+    key = request.POST.get("for", "")[:100]
+    process = Process.objects.filter(key=key).first() if key and key != "new" else None
+    check = _check(request.POST.get("source", ""), process, new=key == "new")
+    return render(request, "processes/_check.html", {"check": check})
 
 
 @login_required
@@ -419,6 +422,26 @@ def move_context(
     }
 
 
+def override_note(kind: records.RecordKind, record: Any, change: Any) -> str:
+    """After an override, say what the stage asks for that is still missing — it was skipped, not filled."""
+    if not change.overridden:
+        return ""
+    definition = change.version.definition
+    target = definition.stage(change.to_stage)
+    transition = next(
+        (t for t in definition.transitions if t.source == change.from_stage and t.target == change.to_stage),
+        None,
+    )
+    names = dict.fromkeys(
+        [*(target.requires if target else ()), *(transition.requires if transition else ())]
+    )
+    missing = [
+        records.requirement_label(kind, n) for n in names if records.requirement_missing(kind, record, n)
+    ]
+    note = " The process was overridden (recorded with your reason)."
+    return note + (f" Still missing: {', '.join(missing)}." if missing else "")
+
+
 def move_values(request: AuthedRequest) -> dict[str, Any]:
     """The move form as sent: by POST to move, by GET when the chosen stage changes (to show what it needs)."""
     data = request.POST if request.method == "POST" else request.GET
@@ -454,7 +477,8 @@ def party_move(request: AuthedRequest, party_id: int) -> HttpResponse:
             error = exc
         else:
             name = change.version.definition.stage(change.to_stage)
-            messages.success(request, f"{party} is now {name.name if name else change.to_stage}.")
+            text = f"{party} is now {name.name if name else change.to_stage}."
+            messages.success(request, text + override_note(kind, party, change))
             return redirect("parties:detail", party_id=party.pk)
     state = kind.state(party)
     if state is not None:
@@ -507,6 +531,7 @@ def process_analytics(request: AuthedRequest, key: str) -> HttpResponse:
             "labels": stage_labels(process.current),
             "conformance": analytics.conformance(process, start, end),
             "stuck": analytics.stuck(process),
+            "has_limits": any(s.time_limit_days for s in process.current.definition.stages),
             "declared": to_mermaid(process.current.definition),
             "discovered": analytics.discovered_mermaid(process, edges) if edges else "",
         },

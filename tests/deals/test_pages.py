@@ -119,12 +119,18 @@ def test_lost_reasons_page(pipeline, cast, web_for):
         f'href="/deals/?status=lost&amp;lost_reason={price.pk}">1</a>' in page and "Add a reason" not in page
     )
     listed = alice.get(f"/deals/?status=lost&lost_reason={price.pk}").content.decode()
-    assert f'href="/deals/{deal.pk}/"' in listed
+    assert (
+        f'href="/deals/{deal.pk}/"' in listed
+        and 'id="also-filtered"' in listed
+        and "lost to “Price”" in listed
+    )
+    assert f'name="lost_reason" value="{price.pk}"' in listed  # kept when the form is sent
     assert alice.post("/deals/lost-reasons/", {"name": "Weather"}).status_code == 403
     manager = web_for(cast.manager)
     r = manager.post("/deals/lost-reasons/", {"name": "  price "})
     assert r.status_code == 422 and "already a lost reason" in r.content.decode()
     assert manager.post("/deals/lost-reasons/", {"name": "Weather"}).status_code == 302
+    assert 'name="active"' in manager.get(f"/deals/lost-reasons/{price.pk}/").content.decode()
     r = manager.post(f"/deals/lost-reasons/{price.pk}/", {"name": "Too expensive"})  # unticked: retired
     assert r.status_code == 302
     price.refresh_from_db()

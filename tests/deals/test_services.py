@@ -207,3 +207,17 @@ def test_board_won_and_lost_columns_hold_what_closed_lately(pipeline, cast):
         assert lost.totals == [("GBP", Decimal("20.00"))]
         enquiry = deal_board(user=cast.alice, process=pipeline).columns[0]
         assert enquiry.closed_days is None
+
+
+def test_amounts_have_no_more_decimals_than_their_currency(pipeline, cast):
+    party = make_person(cast.alice)
+    with pytest.raises(ValidationFailed) as exc:
+        deal_create(by=cast.alice, party=party, data=DealIn(title="Yen", value="1000.5", currency="JPY"))
+    assert exc.value.errors[0].field == "value" and "no minor unit" in exc.value.errors[0].detail
+    deal = deal_create(by=cast.alice, party=party, data=DealIn(title="Yen", value="1000", currency="JPY"))
+    with pytest.raises(ValidationFailed):
+        deal_update(by=cast.alice, deal=deal, data=DealIn(value="10.25"))  # still yen
+    assert deal_list(user=cast.alice, filters=DealFilters(stage="enquiry")).items
+    with pytest.raises(FridayError) as bad:
+        deal_list(user=cast.alice, filters=DealFilters(stage="nope"))
+    assert bad.value.field == "stage"

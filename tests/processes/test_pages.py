@@ -144,3 +144,32 @@ def test_a_lifecycle_stage_term_points_to_its_process(lifecycle, cast, web_for):
     assert 'name="definition" rows="3" maxlength="2000" required readonly' in page
     r = admin.post(f"/glossary/{term.pk}/", {"name": "Prospect", "definition": "Anyone."})
     assert r.status_code == 422 and "its wording lives there" in r.content.decode()
+
+
+def test_the_live_check_says_what_saving_would(lifecycle, cast, web_for):
+    admin = web_for(cast.admin)
+    other_key = starter_text("lifecycle").replace("process: customer_lifecycle", "process: renamed")
+    check = admin.post(
+        "/processes/check/", {"source": other_key, "for": "customer_lifecycle"}
+    ).content.decode()
+    assert "keep that key" in check and "Ready to publish" not in check
+    check = admin.post("/processes/check/", {"source": other_key, "for": "new"}).content.decode()
+    assert "There is already a customer lifecycle" in check
+    assert (
+        "Ready to publish"
+        in admin.post("/processes/check/", {"source": starter_text("sales"), "for": "new"}).content.decode()
+    )
+
+
+def test_override_says_what_it_skipped(lifecycle, cast, web_for):
+    party = make_person(cast.admin)
+    admin = web_for(cast.admin)
+    admin.post(f"/lifecycle/{party.pk}/", {"to": "suspect"})
+    r = admin.post(f"/lifecycle/{party.pk}/", {"to": "customer"})  # not ticked: refused as undeclared
+    assert r.status_code == 422 and 'id="refused"' in r.content.decode()
+    r = admin.post(
+        f"/lifecycle/{party.pk}/",
+        {"to": "customer", "override": "on", "reason": "Signed by phone"},
+        follow=True,
+    )
+    assert "Still missing: customer since." in r.content.decode()

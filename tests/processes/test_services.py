@@ -274,7 +274,19 @@ def test_a_lifecycle_stage_is_worded_in_its_process_not_the_glossary(lifecycle, 
         by=cast.admin, term=term, name="Prospect", definition=term.definition, examples="Called about a leak"
     )
     term.refresh_from_db()
-    assert term.examples == "Called about a leak" and term.definition.startswith(term.definition[:10])
+    assert term.examples == "Called about a leak" and term.is_stage
+    with pytest.raises(Conflict) as exc:
+        term_delete(by=cast.admin, term=term)
+    assert exc.value.code == "term.owned_by_process"
+    # "A lifecycle stage" is what the lifecycle says: a stage removed from it is no longer one.
+    hot = term_save(by=cast.admin, name="Hot lead", definition="Asked for a quote this week.")
+    assert not hot.is_stage
+    smaller = starter_text("lifecycle").replace("name: Repeat customer", "name: Loyal customer")
+    process_import(by=cast.admin, source=smaller)
+    assert (
+        not Term.objects.get(name="Repeat customer").is_stage
+        and Term.objects.get(name="Loyal customer").is_stage
+    )
 
 
 def test_cli_import_export_round_trip(cast, tmp_path, capsys):
