@@ -54,7 +54,13 @@ class Deal(StagedRecord):
         indexes = [
             # A board column: the deals in one stage of one pipeline, longest-waiting first, paged.
             models.Index(fields=["process", "stage", "stage_entered_at", "id"], name="deal_board_idx"),
-            # The board's counts and totals: open deals (closed_at null) and lately closed ones, from the index.
+            # The board's counts and totals, read from indexes alone: open deals (a partial index of just them;
+            # with the id, which PostgreSQL's count needs), and those closed lately (a closed_at range).
+            models.Index(
+                fields=["process", "stage", "currency", "value", "id"],
+                condition=models.Q(closed_at__isnull=True),
+                name="deal_open_count_idx",
+            ),
             models.Index(
                 fields=["process", "closed_at", "stage", "currency", "value"], name="deal_board_count_idx"
             ),
