@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "friday.deals",
     "friday.reminders",
     "friday.messaging",
+    "friday.automation",
     "friday.web",
 ]
 
@@ -228,6 +229,9 @@ FRIDAY_BUSINESS_NAME = os.environ.get("FRIDAY_BUSINESS_NAME", "Our business")
 FRIDAY_BUSINESS_EMAIL = os.environ.get("FRIDAY_BUSINESS_EMAIL", "")
 FRIDAY_BUSINESS_PHONE = os.environ.get("FRIDAY_BUSINESS_PHONE", "")
 FRIDAY_BUSINESS_WEBSITE = os.environ.get("FRIDAY_BUSINESS_WEBSITE", "")
+# Webhooks never call private, loopback or link-local addresses, except networks listed here on purpose
+# (comma-separated CIDRs, e.g. "10.1.2.0/24" for the business's own internal service).
+FRIDAY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("FRIDAY_WEBHOOK_ALLOWED_NETWORKS", "")
 FRIDAY_BASE_URL = os.environ.get(
     "FRIDAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('FRIDAY_PORT', '8000')}"
 )
