@@ -26,6 +26,8 @@ class DomainEvent(models.Model):
         indexes = [
             models.Index(fields=["subject_type", "subject_id", "id"], name="event_subject_idx"),
             models.Index(fields=["name", "id"], name="event_name_idx"),
+            # Automation reads the events of one name over a window of time.
+            models.Index(fields=["name", "occurred_at"], name="event_name_time_idx"),
         ]
 
     def __str__(self) -> str:

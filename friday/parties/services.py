@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -299,6 +300,38 @@ def _write_tags(party: Party, names: list[str]) -> None:
     PartyTag.objects.filter(party=party).exclude(tag__in=tags).delete()
     existing = set(PartyTag.objects.filter(party=party).values_list("tag_id", flat=True))
     PartyTag.objects.bulk_create([PartyTag(party=party, tag=t) for t in tags if t.pk not in existing])
+
+
+@transaction.atomic
+def party_tags_change(
+    *, by: User | None, party: Party, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> list[str]:
+    """Add and remove tags. `by` None is Friday itself (an automation rule): no scope check. Returns the tags
+    now on the party; changes nothing (and writes nothing) when they were already so."""
+    if by is not None:
+        require_write(by)
+        _require_visible(by, party)
+    names = [n.strip()[:50] for n in add if n and n.strip()]
+    drop = {n.strip().lower() for n in remove if n and n.strip()}
+    before = set(PartyTag.objects.filter(party=party).values_list("tag__slug", flat=True))
+    if names:
+        tags = [t for t in tags_get_or_create(names) if t.slug not in before]
+        PartyTag.objects.bulk_create([PartyTag(party=party, tag=t) for t in tags], ignore_conflicts=True)
+    if drop:
+        PartyTag.objects.filter(party=party, tag__slug__in=drop).delete()
+    after = set(PartyTag.objects.filter(party=party).values_list("tag__slug", flat=True))
+    if after != before:
+        added, removed = sorted(after - before), sorted(before - after)
+        words = [*(f"+{t}" for t in added), *(f"−{t}" for t in removed)]
+        timeline_add(
+            party,
+            event="party.tags_changed",
+            subject=f"Tags {' '.join(words)}",
+            by=by,
+            data={"added": added, "removed": removed},
+        )
+        event_emit(name="party.updated", subject=party, actor=by, payload={"fields": ["tags"]})
+    return sorted(after)
 
 
 def _write_addresses(party: Party, addresses: list[AddressIn]) -> None:

@@ -1,0 +1,381 @@
+"""The only write path for automation: rules (validated), firings (once per key), and running their actions
+(claimed with a lease, a ledger row per attempt, retried with backoff, dead-lettered to the rule's owner)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from friday.accounts.models import User
+from friday.automation import actions as action_types
+from friday.automation import conditions, triggers
+from friday.automation.models import ActionAttempt, ActionRun, Firing, FiringSource, Rule, RunStatus
+from friday.core import clock
+from friday.core.errors import Collector, FridayError, PermissionDenied, ValidationFailed
+from friday.core.events import event_emit
+from friday.parties.models import Party
+from friday.parties.services import timeline_add
+
+logger = logging.getLogger("friday.automation")
+
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+BACKOFF = (60, 300, 1800, 7200)  # seconds before attempts 2, 3, 4, 5
+
+
+def require_rule_editor(user: User) -> None:
+    if not user.can_edit_processes:
+        raise PermissionDenied("Only an admin or a manager can change rules.", code="permission.rule_editor")
+
+
+@dataclass
+class RuleIn:
+    name: str
+    trigger: Any
+    actions: Any
+    conditions: Any = None
+    description: str = ""
+    owner: User | None = None
+    enabled: bool = False
+
+
+def clean_rule(data: RuleIn) -> dict[str, Any]:
+    """Everything about a rule that can be wrong, each by its path (name, trigger.days, actions.0.template …)."""
+    errors = Collector()
+    name = " ".join((data.name or "").split())
+    if not name or len(name) > 100:
+        errors.add("name", "Give the rule a name of at most 100 characters.", code="invalid.required")
+    if len(data.description or "") > 2000:
+        errors.add("description", "A description has at most 2,000 characters.", code="invalid.too_long")
+    out: dict[str, Any] = {"name": name, "description": (data.description or "").strip()}
+    for part, clean in (
+        ("trigger", triggers.clean_trigger),
+        ("conditions", conditions.clean_conditions),
+        ("actions", action_types.clean_actions),
+    ):
+        try:
+            out[part] = clean(getattr(data, part))
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                errors.add(e.field or part, e.detail, code=e.code)
+    if data.owner is not None and not data.owner.is_active:
+        errors.add("owner", "The owner must be an active colleague.", code="invalid.owner")
+    errors.raise_if_any()
+    return out
+
+
+@transaction.atomic
+def rule_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
+    require_rule_editor(by)
+    clean = clean_rule(data)
+    now = clock.now()
+    created = rule is None
+    if rule is None:
+        rule = Rule(created_at=now, secret=secrets.token_hex(32), owner=data.owner or by)
+    elif data.owner is not None:
+        rule.owner = data.owner
+    was_enabled = rule.enabled and not created
+    for name, value in clean.items():
+        setattr(rule, name, value)
+    rule.enabled = data.enabled
+    if rule.enabled and not was_enabled:
+        # A rule acts from the moment it is switched on: it does not fire for what happened before.
+        rule.swept_until = now
+    rule.updated_at, rule.updated_by = now, by
+    rule.save()
+    event_emit(
+        name="rule.created" if created else "rule.updated",
+        subject=rule,
+        actor=by,
+        payload={"enabled": rule.enabled, "trigger": rule.trigger["type"]},
+    )
+    return rule
+
+
+@transaction.atomic
+def rule_set_enabled(*, by: User, rule: Rule, enabled: bool) -> Rule:
+    require_rule_editor(by)
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    if rule.enabled == enabled:
+        return rule
+    rule.enabled, rule.updated_at, rule.updated_by = enabled, clock.now(), by
+    if enabled:
+        rule.swept_until = rule.updated_at
+    rule.save()
+    event_emit(name="rule.enabled" if enabled else "rule.disabled", subject=rule, actor=by, payload={})
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, by: User, rule: Rule) -> None:
+    require_rule_editor(by)
+    event_emit(name="rule.deleted", subject=rule, actor=by, payload={"name": rule.name})
+    rule.delete()
+
+
+# --- firing -------------------------------------------------------------------------------------------------------
+
+
+def firing_key(rule: Rule, match: triggers.Match) -> str:
+    return f"{rule.pk}:{match.record_type or '-'}:{match.record_id or '-'}:{match.occurrence}"[:200]
+
+
+def fire(rule: Rule, match: triggers.Match, *, source: str, now: dt.datetime | None = None) -> Firing | None:
+    """Record one firing with its action runs, in one transaction; None when that key has fired already."""
+    now = now or clock.now()
+    key = firing_key(rule, match)
+    try:
+        with transaction.atomic():
+            firing = Firing.objects.create(
+                rule=rule,
+                key=key,
+                record_type=match.record_type,
+                record_id=match.record_id,
+                party_id=match.party_id,
+                occurrence=match.occurrence[:100],
+                due_at=match.due_at,
+                fired_at=now,
+                source=source,
+                snapshot=match.snapshot,
+            )
+            ActionRun.objects.bulk_create(
+                [
+                    ActionRun(
+                        firing=firing,
+                        index=i,
+                        action_type=a["type"],
+                        run_after=now + dt.timedelta(minutes=a.get("delay_minutes", 0)),
+                    )
+                    for i, a in enumerate(rule.actions)
+                ]
+            )
+    except IntegrityError:
+        return None  # fired before (a re-run, a second worker): once is enough
+    return firing
+
+
+def _candidates(rule: Rule) -> Any:
+    return Party.objects.filter(conditions.party_q(rule.conditions))
+
+
+def _passes(rule: Rule, matches: list[triggers.Match]) -> list[triggers.Match]:
+    """The matches whose party and record meet the rule's conditions (one query for the party part)."""
+    if not rule.conditions:
+        return matches
+    party_ids = {m.party_id for m in matches if m.party_id}
+    allowed = (
+        set(_candidates(rule).filter(pk__in=party_ids).values_list("pk", flat=True)) if party_ids else set()
+    )
+    has_party_part = conditions._has_party(rule.conditions)
+    out = []
+    for m in matches:
+        if has_party_part and m.party_id not in allowed:
+            continue
+        if not conditions.record_matches(rule.conditions, m.snapshot):
+            continue
+        out.append(m)
+    return out
+
+
+def matches_between(rule: Rule, start: dt.datetime, end: dt.datetime) -> list[triggers.Match]:
+    """Every match of the rule in (start, end], conditions applied — the same for a sweep and a forecast."""
+    if triggers.is_event(rule.trigger):
+        found = list(triggers.event_matches(rule.trigger, start, end))
+    else:
+        found = list(triggers.time_matches(rule.trigger, start, end, _candidates(rule)))
+    return _passes(rule, found)
+
+
+@dataclass
+class SweepResult:
+    rules: int = 0
+    matched: int = 0
+    fired: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.rules} rule(s), {self.matched} match(es), {self.fired} new firing(s)"
+
+
+def sweep(*, now: dt.datetime | None = None, rule_ids: list[int] | None = None) -> SweepResult:
+    """Evaluate every enabled rule for the moments since it was last evaluated, up to now. Each rule is claimed
+    with a row lock while it is swept (PostgreSQL: SKIP LOCKED, so two sweepers share the rules); the firing
+    keys make any overlap harmless."""
+    now = now or clock.now()
+    result = SweepResult()
+    ids = list(Rule.objects.filter(enabled=True).order_by("id").values_list("pk", flat=True))
+    for pk in ids if rule_ids is None else [i for i in ids if i in rule_ids]:
+        with transaction.atomic():
+            rule = Rule.objects.select_for_update(skip_locked=True).filter(pk=pk, enabled=True).first()
+            if rule is None:
+                continue
+            start = max(rule.swept_until or now, now - triggers.MAX_CATCH_UP)
+            if start >= now:
+                continue
+            matches = matches_between(rule, start, now)
+            result.rules += 1
+            result.matched += len(matches)
+            for match in matches:
+                if fire(
+                    rule,
+                    match,
+                    source=FiringSource.EVENT if triggers.is_event(rule.trigger) else FiringSource.SWEEP,
+                    now=now,
+                ):
+                    result.fired += 1
+            rule.swept_until = now
+            rule.save(update_fields=["swept_until"])
+    if result.fired:
+        transaction.on_commit(
+            _kick_runner
+        ) if transaction.get_connection().in_atomic_block else _kick_runner()
+    return result
+
+
+def _kick_runner() -> None:
+    from friday.automation.tasks import automation_run
+
+    automation_run.enqueue()
+
+
+# --- running actions ---------------------------------------------------------------------------------------------
+
+
+def _due() -> Q:
+    now = clock.now()
+    return Q(status__in=(RunStatus.PENDING, RunStatus.RETRYING), run_after__lte=now) | Q(
+        status=RunStatus.RUNNING, claimed_until__lt=now
+    )
+
+
+@dataclass
+class RunResult:
+    done: int = 0
+    retrying: int = 0
+    dead: int = 0
+    skipped: int = 0
+
+    def __str__(self) -> str:
+        return f"done {self.done}, to retry {self.retrying}, gave up {self.dead}, skipped {self.skipped}"
+
+
+def run_due(*, worker_id: str, batch: int = 100, limit: int | None = None) -> RunResult:
+    """Run the actions that are due. Each is claimed with a conditional update and a lease; a worker that dies
+    leaves a claim that expires and the run is tried again — its effect keyed by the run, so not doubled."""
+    result = RunResult()
+    done = 0
+    while limit is None or done < limit:
+        ids = list(
+            ActionRun.objects.filter(_due()).order_by("run_after", "id").values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        for pk in ids:
+            now = clock.now()
+            claimed = ActionRun.objects.filter(_due(), pk=pk).update(
+                status=RunStatus.RUNNING,
+                claimed_by=worker_id[:64],
+                claimed_until=now + LEASE,
+                attempts=F("attempts") + 1,
+            )
+            if claimed:
+                _run_one(pk, worker_id, result)
+                done += 1
+    return result
+
+
+def _run_one(pk: int, worker_id: str, result: RunResult) -> None:
+    run = ActionRun.objects.select_related("firing__rule__owner", "firing__party").get(pk=pk)
+    firing, rule = run.firing, run.firing.rule
+    attempt = ActionAttempt.objects.create(
+        run=run, number=run.attempts, started_at=clock.now(), worker=worker_id[:64]
+    )
+    settings = rule.actions[run.index] if run.index < len(rule.actions) else None
+    action = action_types.ACTIONS.get(run.action_type)
+    mine = ActionRun.objects.filter(pk=pk, claimed_by=worker_id[:64], status=RunStatus.RUNNING)
+    try:
+        if settings is None or action is None or settings.get("type") != run.action_type:
+            raise action_types.Permanent("The rule changed: this action is no longer in it.")
+        with transaction.atomic():
+            outcome = action.run(rule=rule, firing=firing, run=run, settings=settings)
+            mine.update(
+                status=RunStatus.DONE,
+                result=outcome,
+                finished_at=clock.now(),
+                claimed_until=None,
+                last_error="",
+            )
+            ActionAttempt.objects.filter(pk=attempt.pk).update(ok=True, finished_at=clock.now())
+            if firing.party is not None:
+                timeline_add(
+                    firing.party,
+                    event="automation.action",
+                    subject=f"Rule “{rule.name}”: {action.describe(settings)}",
+                    by=None,
+                    data={"rule_id": rule.pk, "firing_id": firing.pk, "run_id": run.pk},
+                )
+        result.done += 1
+    except action_types.Skip as exc:
+        mine.update(
+            status=RunStatus.SKIPPED, last_error=exc.detail, finished_at=clock.now(), claimed_until=None
+        )
+        ActionAttempt.objects.filter(pk=attempt.pk).update(ok=True, error=exc.detail, finished_at=clock.now())
+        result.skipped += 1
+    except (
+        Exception
+    ) as exc:  # every failure is recorded on the run and its attempt, then retried or dead-lettered
+        permanent = isinstance(exc, (action_types.Permanent, ValidationFailed, PermissionDenied))
+        message = exc.detail if isinstance(exc, FridayError) else f"{type(exc).__name__}: {exc}"
+        ActionAttempt.objects.filter(pk=attempt.pk).update(
+            ok=False, error=message[:4000], finished_at=clock.now()
+        )
+        if permanent or run.attempts >= MAX_ATTEMPTS:
+            _dead(run, mine, message)
+            result.dead += 1
+        else:
+            delay = BACKOFF[min(run.attempts - 1, len(BACKOFF) - 1)]
+            mine.update(
+                status=RunStatus.RETRYING,
+                last_error=message[:4000],
+                run_after=clock.now() + dt.timedelta(seconds=delay),
+                claimed_until=None,
+            )
+            result.retrying += 1
+        if not permanent:
+            logger.warning("automation run %s failed (attempt %s): %s", pk, run.attempts, message)
+
+
+def _dead(run: ActionRun, mine: Any, message: str) -> None:
+    """Give up, and tell the rule's owner with a reminder (once per run)."""
+    from friday.reminders.services import ReminderIn, reminder_create
+
+    rule = run.firing.rule
+    with transaction.atomic():
+        mine.update(
+            status=RunStatus.DEAD, last_error=message[:4000], finished_at=clock.now(), claimed_until=None
+        )
+        about = f" for {run.firing.party.display_name}" if run.firing.party else ""
+        reminder_create(
+            by=None,
+            data=ReminderIn(
+                title=f"Rule “{rule.name}” could not {run.action_type.replace('_', ' ')}{about}"[:200],
+                due_at=clock.now(),
+                notes=f"After {run.attempts} attempt(s): {message}\nSee Automation → Runs.",
+                assignee=rule.owner,
+                party=run.firing.party,
+            ),
+            key=f"dead:{run.pk}",
+        )
+        if run.firing.party is not None:
+            timeline_add(
+                run.firing.party,
+                event="automation.failed",
+                subject=f"Rule “{rule.name}” gave up: {message[:120]}",
+                by=None,
+                data={"rule_id": rule.pk, "run_id": run.pk},
+            )
