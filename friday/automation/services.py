@@ -379,3 +379,72 @@ def _dead(run: ActionRun, mine: Any, message: str) -> None:
                 by=None,
                 data={"rule_id": rule.pk, "run_id": run.pk},
             )
+
+
+# --- forecast ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ForecastItem:
+    rule: Rule
+    match: triggers.Match
+    party_name: str
+    what: list[str]
+
+
+@dataclass
+class Forecast:
+    start: dt.datetime
+    end: dt.datetime
+    items: list[ForecastItem]
+    waiting_for_events: list[Rule]  # event rules: they fire when the event happens, which no one can forecast
+
+    def by_day(self) -> list[tuple[dt.date, list[ForecastItem]]]:
+        tz = clock.business_tz()
+        days: dict[dt.date, list[ForecastItem]] = {}
+        for item in self.items:
+            days.setdefault(item.match.due_at.astimezone(tz).date(), []).append(item)
+        return sorted(days.items())
+
+
+def forecast(rules: list[Rule], *, days: int, now: dt.datetime | None = None, limit: int = 5000) -> Forecast:
+    """What the rules would do in the next `days` days — every firing, by day, for whom, doing what — computed
+    by the same code that evaluates them for real (`matches_between`), writing nothing. Firings that already
+    happened are left out. A rule need not be saved: the editor forecasts the rule as it is being written."""
+    if not 1 <= days <= 366:
+        raise FridayError("Forecast from 1 to 366 days.", code="invalid.days", field="days")
+    now = now or clock.now()
+    end = now + dt.timedelta(days=days)
+    items: list[ForecastItem] = []
+    waiting: list[Rule] = []
+    for rule in rules:
+        if triggers.is_event(rule.trigger):
+            waiting.append(rule)
+            continue
+        matches = matches_between(rule, now, end)
+        if rule.pk:
+            keys = [firing_key(rule, m) for m in matches]
+            done = set(Firing.objects.filter(key__in=keys).values_list("key", flat=True))
+            matches = [m for m in matches if firing_key(rule, m) not in done]
+        names = dict(
+            Party.objects.filter(pk__in={m.party_id for m in matches if m.party_id}).values_list(
+                "pk", "display_name"
+            )
+        )
+        what = [
+            action_types.ACTIONS[a["type"]].describe(a)
+            for a in rule.actions
+            if a["type"] in action_types.ACTIONS
+        ]
+        for match in matches:
+            items.append(ForecastItem(rule, match, names.get(match.party_id or 0, ""), what))
+            if len(items) >= limit:
+                break
+    items.sort(key=lambda i: (i.match.due_at, i.rule.name, i.party_name))
+    return Forecast(start=now, end=end, items=items[:limit], waiting_for_events=waiting)
+
+
+def rule_draft(data: RuleIn, *, owner: User) -> Rule:
+    """An unsaved rule from an edit, for the forecast (validated as saving would)."""
+    clean = clean_rule(data)
+    return Rule(owner=owner, enabled=True, secret="", created_at=clock.now(), updated_at=clock.now(), **clean)
