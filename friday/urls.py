@@ -20,5 +20,6 @@ urlpatterns = [
     path("deals/", include("friday.deals.urls")),
     path("reminders/", include("friday.reminders.urls")),
     path("messages/", include("friday.messaging.urls")),
+    path("automation/", include("friday.automation.urls")),
     path("api/v1/", api.urls),
 ]

@@ -21,7 +21,8 @@ class Rule(models.Model):
     # Time rules are evaluated for the moments after this one; a sweep moves it to the moment it evaluated up to.
     # Event rules read events after `events_after` (an event id), with an overlap for late commits.
     swept_until = models.DateTimeField(null=True, blank=True)
-    events_after = models.BigIntegerField(default=0)
+    # When it was last switched on: it never fires for what happened before (the event overlap included).
+    enabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(

@@ -86,7 +86,7 @@ def rule_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
     rule.enabled = data.enabled
     if rule.enabled and not was_enabled:
         # A rule acts from the moment it is switched on: it does not fire for what happened before.
-        rule.swept_until = now
+        rule.swept_until = rule.enabled_at = now
     rule.updated_at, rule.updated_by = now, by
     rule.save()
     event_emit(
@@ -106,7 +106,7 @@ def rule_set_enabled(*, by: User, rule: Rule, enabled: bool) -> Rule:
         return rule
     rule.enabled, rule.updated_at, rule.updated_by = enabled, clock.now(), by
     if enabled:
-        rule.swept_until = rule.updated_at
+        rule.swept_until = rule.enabled_at = rule.updated_at
     rule.save()
     event_emit(name="rule.enabled" if enabled else "rule.disabled", subject=rule, actor=by, payload={})
     return rule
@@ -186,7 +186,7 @@ def _passes(rule: Rule, matches: list[triggers.Match]) -> list[triggers.Match]:
 def matches_between(rule: Rule, start: dt.datetime, end: dt.datetime) -> list[triggers.Match]:
     """Every match of the rule in (start, end], conditions applied — the same for a sweep and a forecast."""
     if triggers.is_event(rule.trigger):
-        found = list(triggers.event_matches(rule.trigger, start, end))
+        found = list(triggers.event_matches(rule.trigger, start, end, since=rule.enabled_at))
     else:
         found = list(triggers.time_matches(rule.trigger, start, end, _candidates(rule)))
     return _passes(rule, found)

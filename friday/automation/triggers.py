@@ -158,10 +158,16 @@ def _party_ids(subject_type: str, ids: list[int]) -> dict[int, int | None]:
     return {}
 
 
-def event_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:
-    """Events of the trigger's name in (start − overlap, end], oldest first."""
+def event_matches(
+    trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, *, since: dt.datetime | None = None
+) -> Iterator[Match]:
+    """Events of the trigger's name in (start − overlap, end], oldest first — never before `since` (when the
+    rule was switched on)."""
+    lower = start - EVENT_OVERLAP
+    if since is not None:
+        lower = max(lower, since)
     events = DomainEvent.objects.filter(
-        name=trigger["event"], occurred_at__gt=start - EVENT_OVERLAP, occurred_at__lte=end
+        name=trigger["event"], occurred_at__gt=lower, occurred_at__lte=end
     ).order_by("occurred_at", "id")
     batch: list[DomainEvent] = []
     for event in events.iterator(chunk_size=1000):

@@ -102,6 +102,7 @@ def test_birthdays_fire_once_a_year_and_29_february_on_the_28th(cast, birthday_t
 
 
 def test_an_event_rule_fires_for_each_new_party_and_tags_it(cast):
+    make_person(cast.alice, "Before", roles=["customer"])  # created before the rule was on: never fired for
     rule = rule_save(
         by=cast.manager,
         data=RuleIn(

@@ -22,3 +22,21 @@
   document.addEventListener("mouseover", placeTip);
   document.addEventListener("focusin", placeTip);
 })();
+// Forms that show a field only for some choices: data-show-when="select_name=value1,value2" on the wrapper.
+(function () {
+  "use strict";
+  function refresh(root) {
+    (root || document).querySelectorAll("[data-show-when]").forEach(function (el) {
+      var rule = el.getAttribute("data-show-when").split("=");
+      var form = el.closest("form") || document;
+      var select = form.querySelector('[name="' + rule[0] + '"]');
+      var wanted = rule[1].split(",");
+      el.hidden = !select || wanted.indexOf(select.value) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select")) refresh();
+  });
+  document.addEventListener("DOMContentLoaded", function () { refresh(); });
+  document.addEventListener("htmx:afterSwap", function () { refresh(); });
+})();

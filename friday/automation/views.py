@@ -1,0 +1,148 @@
+"""Automation pages: the rules, the rule form builder with its forecast, and the runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from friday.automation import selectors, services
+from friday.automation.forms import RuleForm, initial_from
+from friday.automation.models import Rule, RunStatus
+from friday.core.errors import FridayError, ValidationFailed
+from friday.core.http import AuthedRequest
+from friday.messaging.models import MessageTemplate
+from friday.processes.templatetags.stages import lifecycle_options
+
+
+def _form_options(request: AuthedRequest) -> dict[str, Any]:
+    from friday.processes.segments import segments_visible
+
+    return {
+        "segments": [
+            (str(pk), name)
+            for pk, name in segments_visible(request.user).order_by("name").values_list("pk", "name")
+        ],
+        "stages": [(k, n) for k, n in lifecycle_options() if k != "none"],
+        "templates": list(MessageTemplate.objects.order_by("name").values_list("key", "name")),
+    }
+
+
+@login_required
+def rule_list(request: AuthedRequest) -> HttpResponse:
+    rules = (
+        selectors.rules(user=request.user)
+        .annotate(fired=Count("firings"), last_fired=Max("firings__fired_at"))
+        .order_by("-enabled", "name")
+    )
+    return render(request, "automation/rules.html", {"rules": rules})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpResponse:
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id) if rule_id else None
+    initial, advanced = initial_from(rule) if rule else ({"trigger_type": "yearly", "match": "all"}, False)
+    form = RuleForm(request.POST or None, initial=initial, advanced=advanced, **_form_options(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.rule_save(
+                by=request.user, rule=rule, data=form.to_rule_in(rule.conditions if rule else {})
+            )
+        except ValidationFailed as exc:
+            form.add_rule_errors(exc.errors)
+        except FridayError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(
+                request, f"“{saved.name}” was saved{' and is on' if saved.enabled else ' (off)'}."
+            )
+            return redirect("automation:rules")
+    return render(
+        request,
+        "automation/rule_form.html",
+        {"form": form, "rule": rule, "yaml": selectors.rule_yaml(rule) if rule else ""},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def rule_forecast(request: AuthedRequest) -> HttpResponse:
+    """The forecast of the rule as it stands in the form (not saved): what it would do in the next 30 days."""
+    services.require_rule_editor(request.user)
+    rule = None
+    key = request.POST.get("rule_id", "")
+    if key.isdigit():
+        rule = selectors.rule_get(user=request.user, rule_id=int(key))
+    advanced = initial_from(rule)[1] if rule is not None else False
+    form = RuleForm(request.POST, advanced=advanced, **_form_options(request))
+    days = 30
+    result, problems = None, []
+    if form.is_valid():
+        try:
+            draft = services.rule_draft(form.to_rule_in(rule.conditions if rule else {}), owner=request.user)
+            result = services.forecast([draft], days=days)
+        except ValidationFailed as exc:
+            problems = [f"{e.field}: {e.detail}" if e.field else e.detail for e in exc.errors]
+    else:
+        problems = [
+            f"{form.fields[k].label if k in form.fields else k}: {' '.join(str(m) for m in v)}"
+            for k, v in form.errors.items()
+        ]
+    return render(
+        request, "automation/_forecast.html", {"result": result, "problems": problems, "days": days}
+    )
+
+
+@login_required
+@require_POST
+def rule_toggle(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    services.rule_set_enabled(by=request.user, rule=rule, enabled=not rule.enabled)
+    messages.success(request, f"“{rule.name}” is {'off' if rule.enabled else 'on'}.")
+    return redirect("automation:rules")
+
+
+@login_required
+@require_POST
+def rule_delete(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    services.rule_delete(by=request.user, rule=rule)
+    messages.success(request, f"“{rule.name}” was deleted.")
+    return redirect("automation:rules")
+
+
+@login_required
+def runs(request: AuthedRequest) -> HttpResponse:
+    """Automation runs: what fired, for whom, and what each action did — problems first if asked."""
+    rule = request.GET.get("rule", "")
+    problems = request.GET.get("problems") == "1"
+    error, page = None, None
+    try:
+        page = selectors.firings(
+            user=request.user,
+            rule_id=int(rule) if rule.isdigit() and len(rule) < 19 else None,
+            status=RunStatus.DEAD if problems else "",
+            cursor=request.GET.get("cursor"),
+        )
+    except FridayError as exc:
+        error = exc
+    return render(
+        request,
+        "automation/runs.html",
+        {
+            "page": page,
+            "error": error,
+            "rules": Rule.objects.order_by("name"),
+            "rule": rule,
+            "problems": problems,
+        },
+        status=400 if error else 200,
+    )
