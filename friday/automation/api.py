@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -12,6 +13,7 @@ from pydantic import ValidationError as PydanticError
 
 from friday.accounts.selectors import user_get
 from friday.automation import selectors, services
+from friday.automation.lint import lint_rule
 from friday.automation.models import ActionRun, Firing, Rule
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
@@ -66,10 +68,18 @@ class ForecastItemOut(Schema):
     actions: list[str]
 
 
+class FindingOut(Schema):
+    severity: str
+    code: str
+    field: str
+    message: str
+
+
 class ForecastOut(Schema):
     start: dt.datetime
     end: dt.datetime
     items: list[ForecastItemOut]
+    findings: list[FindingOut] = Field(default_factory=list, description="The rule lint's warnings")
     waiting_for_events: list[str] = Field(description="Event rules: they fire when their event happens")
 
 
@@ -127,8 +137,9 @@ def _data(request: AuthedRequest, payload: RuleIn) -> services.RuleIn:
     )
 
 
-def _forecast_out(result: services.Forecast) -> dict[str, Any]:
+def _forecast_out(result: services.Forecast, findings: Sequence[Any] = ()) -> dict[str, Any]:
     return {
+        "findings": [f.__dict__ for f in findings],
         "start": result.start,
         "end": result.end,
         "items": [
@@ -178,7 +189,8 @@ def forecast_all(request: AuthedRequest, payload: ForecastIn):
             ) from exc
     else:
         rules = list(Rule.objects.filter(enabled=True))
-    return _forecast_out(services.forecast(rules, days=payload.days))
+    findings = lint_rule(rules[0]) if payload.rule is not None else []
+    return _forecast_out(services.forecast(rules, days=payload.days), findings)
 
 
 @router.post(
@@ -250,7 +262,7 @@ def rule_enabled(request: AuthedRequest, rule_id: Id, payload: EnabledIn):
 @router.post("/{rule_id}/forecast", response={200: ForecastOut, **ERRORS}, summary="What this rule would do")
 def rule_forecast(request: AuthedRequest, rule_id: Id, days: int = Query(30, ge=1, le=366)):
     rule = selectors.rule_get(user=request.user, rule_id=rule_id)
-    return _forecast_out(services.forecast([rule], days=days))
+    return _forecast_out(services.forecast([rule], days=days), lint_rule(rule))
 
 
 @router.delete("/{rule_id}", response={204: None, **ERRORS})

@@ -70,10 +70,22 @@ def clean_rule(data: RuleIn) -> dict[str, Any]:
     return out
 
 
+def _refuse_lint_errors(clean: dict[str, Any], owner: User) -> None:
+    from friday.automation.lint import ERROR, lint_rule
+
+    draft = Rule(owner=owner, enabled=True, secret="", **clean)
+    errors = [f for f in lint_rule(draft) if f.severity == ERROR]
+    if errors:
+        raise ValidationFailed([FridayError(f.message, code=f"lint.{f.code}", field=f.field) for f in errors])
+
+
 @transaction.atomic
 def rule_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
+    """Create or change a rule. Refused, each problem by its path, when it is malformed or the lint finds an
+    error (it could never fire, or would fail every time); warnings are for the page to show."""
     require_rule_editor(by)
     clean = clean_rule(data)
+    _refuse_lint_errors(clean, data.owner or (rule.owner if rule else by))
     now = clock.now()
     created = rule is None
     if rule is None:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.automation import selectors, services
 from friday.automation.forms import RuleForm, initial_from
+from friday.automation.lint import lint_rule
 from friday.automation.models import Rule, RunStatus
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
@@ -67,7 +68,12 @@ def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpRespons
     return render(
         request,
         "automation/rule_form.html",
-        {"form": form, "rule": rule, "yaml": selectors.rule_yaml(rule) if rule else ""},
+        {
+            "form": form,
+            "rule": rule,
+            "yaml": selectors.rule_yaml(rule) if rule else "",
+            "findings": lint_rule(rule) if rule and request.method == "GET" else [],
+        },
         status=422 if request.method == "POST" else 200,
     )
 
@@ -84,10 +90,11 @@ def rule_forecast(request: AuthedRequest) -> HttpResponse:
     advanced = initial_from(rule)[1] if rule is not None else False
     form = RuleForm(request.POST, advanced=advanced, **_form_options(request))
     days = 30
-    result, problems = None, []
+    result, problems, findings = None, [], []
     if form.is_valid():
         try:
             draft = services.rule_draft(form.to_rule_in(rule.conditions if rule else {}), owner=request.user)
+            findings = lint_rule(draft)
             result = services.forecast([draft], days=days)
         except ValidationFailed as exc:
             problems = [f"{e.field}: {e.detail}" if e.field else e.detail for e in exc.errors]
@@ -97,7 +104,9 @@ def rule_forecast(request: AuthedRequest) -> HttpResponse:
             for k, v in form.errors.items()
         ]
     return render(
-        request, "automation/_forecast.html", {"result": result, "problems": problems, "days": days}
+        request,
+        "automation/_forecast.html",
+        {"result": result, "problems": problems, "findings": findings, "days": days},
     )
 
 
