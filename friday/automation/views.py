@@ -155,3 +155,20 @@ def runs(request: AuthedRequest) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_POST
+def starters_install(request: AuthedRequest) -> HttpResponse:
+    from friday.automation import starters
+
+    templates, rules = starters.install(by=request.user)
+    if rules or templates:
+        messages.success(
+            request,
+            f"Added {rules} starter rule{'s' if rules != 1 else ''} and {templates} message template"
+            f"{'s' if templates != 1 else ''}, all off: open each to see what it would do, then switch it on.",
+        )
+    else:
+        messages.success(request, "The starter rules are all here already.")
+    return redirect("automation:rules")

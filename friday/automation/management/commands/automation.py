@@ -32,6 +32,8 @@ class Command(BaseCommand):
         sub.add_parser(
             "sweep", help="Evaluate the rules now and run what is due (what the worker does each minute)"
         )
+        st = sub.add_parser("starters", help="Add the starter rules and templates (switched off)")
+        st.add_argument("--by", help="Username of the admin or manager (default: the first admin)")
         exp = sub.add_parser("export", help="Print a rule as YAML")
         exp.add_argument("rule", type=int)
         imp = sub.add_parser("import", help="Create a rule from a YAML file ('-' reads standard input)")
@@ -87,6 +89,11 @@ class Command(BaseCommand):
             swept = services.sweep()
             ran = services.run_due(worker_id=f"{socket.gethostname()}:{os.getpid()}:cli")
             self.stdout.write(f"{swept}; {ran}.")
+        elif action == "starters":
+            from friday.automation import starters
+
+            added_templates, added_rules = starters.install(by=self._by(options["by"]))
+            self.stdout.write(f"Added {added_rules} rule(s) and {added_templates} template(s), switched off.")
         elif action == "export":
             found = Rule.objects.filter(pk=options["rule"]).first()
             if found is None:
@@ -94,6 +101,19 @@ class Command(BaseCommand):
             self.stdout.write(selectors.rule_yaml(found), ending="")
         else:
             self._import(options["file"], options["by"])
+
+    def _by(self, username: str | None) -> User:
+        users = User.objects.filter(is_active=True)
+        by = (
+            users.filter(username=username).first()
+            if username
+            else users.filter(role=Role.ADMIN).order_by("pk").first()
+        )
+        if by is None:
+            raise CommandError(
+                f"No active user {username!r}." if username else "Create an admin first: friday createadmin"
+            )
+        return by
 
     def _import(self, name: str, username: str | None) -> None:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")

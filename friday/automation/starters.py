@@ -1,0 +1,123 @@
+"""Starter rules for a service business, with their message templates. Installed switched off: look at what
+each would do ("See what it would do") before switching it on. Installing twice adds nothing twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from friday.accounts.models import User
+from friday.automation.models import Rule
+from friday.automation.services import RuleIn, require_rule_editor, rule_save
+from friday.messaging.models import MessageTemplate
+from friday.messaging.services import TemplateIn, template_save
+
+TEMPLATES = [
+    TemplateIn(
+        key="birthday",
+        name="Birthday",
+        subject="Happy birthday, {{ party.first_name }}!",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "Everyone at {{ business.name }} wishes you a very happy birthday.\n\n"
+            "{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="Sent on a customer's birthday (needs their email consent).",
+        marketing=True,
+    ),
+    TemplateIn(
+        key="customer_anniversary",
+        name="Customer anniversary",
+        subject="{{ record.years }} year{{ '' if record.years == 1 else 's' }} with {{ business.name }} — thank you",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "It is {{ record.years }} year{{ '' if record.years == 1 else 's' }} since you first chose "
+            "{{ business.name }}. Thank you for your trust.\n\n"
+            "{{ party.owner.first_name }}\n"
+        ),
+        description="Sent each year on the day someone became a customer (needs their email consent).",
+        marketing=True,
+    ),
+    TemplateIn(
+        key="check_in",
+        name="Check-in",
+        subject="How is everything, {{ party.first_name }}?",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "It has been a while since we last spoke. Is everything still working well? If there is anything we "
+            "can help with, just reply to this email or call us{% if business.phone %} on {{ business.phone }}"
+            "{% endif %}.\n\n{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="A friendly note after a long silence.",
+        marketing=False,
+    ),
+]
+
+CUSTOMERS = {"filter": {"roles": ["customer"]}}
+
+RULES: list[dict[str, Any]] = [
+    {
+        "name": "Birthday email",
+        "description": "On a customer's birthday at 9:00, send the birthday message.",
+        "trigger": {"type": "yearly", "field": "birthday", "at": "09:00"},
+        "conditions": CUSTOMERS,
+        "actions": [{"type": "send_message", "template": "birthday"}],
+    },
+    {
+        "name": "Customer anniversary email",
+        "description": "Each year on the day someone became a customer, thank them.",
+        "trigger": {"type": "yearly", "field": "customer_since", "at": "10:00"},
+        "conditions": CUSTOMERS,
+        "actions": [{"type": "send_message", "template": "customer_anniversary"}],
+    },
+    {
+        "name": "Check in after 60 days without contact",
+        "description": "When nobody has called, met or emailed a customer for 60 days, remind their owner.",
+        "trigger": {"type": "no_contact", "days": 60},
+        "conditions": CUSTOMERS,
+        "actions": [
+            {
+                "type": "create_reminder",
+                "title": "Check in with {party}",
+                "for": "owner",
+                "due_in_minutes": 1440,
+            }
+        ],
+    },
+    {
+        "name": "Check-in email after 60 days without contact",
+        "description": "The optional email to go with the check-in reminder.",
+        "trigger": {"type": "no_contact", "days": 60},
+        "conditions": CUSTOMERS,
+        "actions": [{"type": "send_message", "template": "check_in"}],
+    },
+    {
+        "name": "Escalate reminders overdue by a day",
+        "description": "When a reminder is 24 hours overdue, tell the managers.",
+        "trigger": {"type": "reminder_overdue", "hours": 24},
+        "conditions": {},
+        "actions": [
+            {"type": "create_reminder", "title": "Overdue for a day: {party}", "for": "role:manager"}
+        ],
+    },
+]
+
+
+@transaction.atomic
+def install(*, by: User) -> tuple[int, int]:
+    """Add the starter templates and rules that are not there yet (by key, by name), all switched off.
+    Returns (templates added, rules added)."""
+    require_rule_editor(by)
+    templates = 0
+    for template in TEMPLATES:
+        if not MessageTemplate.objects.filter(key=template.key).exists():
+            template_save(by=by, data=template)
+            templates += 1
+    rules = 0
+    existing = set(Rule.objects.values_list("name", flat=True))
+    for data in RULES:
+        if data["name"] not in existing:
+            rule_save(by=by, data=RuleIn(enabled=False, **data))
+            rules += 1
+    return templates, rules

@@ -1,0 +1,55 @@
+"""The starter rules: installed off, once; each works as described."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import time_machine
+from django.core.management import call_command
+
+from friday.automation import starters
+from friday.automation.lint import ERROR, lint_rule
+from friday.automation.models import Rule
+from friday.automation.services import rule_set_enabled, run_due, sweep
+from friday.core import clock
+from friday.messaging.models import MessageTemplate, OutboundMessage
+from tests.conftest import make_person
+
+
+def at(*args):
+    return dt.datetime(*args, tzinfo=clock.business_tz())
+
+
+def test_installed_off_once_and_clean(cast, web_for):
+    assert starters.install(by=cast.manager) == (3, 5)
+    assert starters.install(by=cast.manager) == (0, 0)
+    assert not Rule.objects.filter(enabled=True).exists()
+    assert all(f.severity != ERROR for r in Rule.objects.all() for f in lint_rule(r))
+    assert MessageTemplate.objects.count() == 3
+    out = io.StringIO()
+    call_command("automation", "starters", stdout=out)
+    assert "Added 0 rule(s)" in out.getvalue()
+    page = web_for(cast.manager).post("/automation/starters/", follow=True).content.decode()
+    assert "all here already" in page
+
+
+def test_the_anniversary_and_birthday_starters_send_what_they_say(cast):
+    with time_machine.travel(at(2026, 4, 1, 8, 0), tick=False):
+        starters.install(by=cast.manager)
+        make_person(
+            cast.alice,
+            "Ada",
+            roles=["customer"],
+            emails=["ada@example.com"],
+            email_consent=True,
+            customer_since=dt.date(2021, 4, 3),
+            birthday=dt.date(1980, 4, 2),
+        )
+        for name in ("Birthday email", "Customer anniversary email"):
+            rule_set_enabled(by=cast.manager, rule=Rule.objects.get(name=name), enabled=True)
+    with time_machine.travel(at(2026, 4, 3, 11, 0), tick=False):
+        assert sweep().fired == 2
+        run_due(worker_id="w")
+    subjects = sorted(OutboundMessage.objects.values_list("subject", flat=True))
+    assert subjects == ["5 years with Our business — thank you", "Happy birthday, Ada!"]
