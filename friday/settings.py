@@ -229,6 +229,8 @@ FRIDAY_BUSINESS_NAME = os.environ.get("FRIDAY_BUSINESS_NAME", "Our business")
 FRIDAY_BUSINESS_EMAIL = os.environ.get("FRIDAY_BUSINESS_EMAIL", "")
 FRIDAY_BUSINESS_PHONE = os.environ.get("FRIDAY_BUSINESS_PHONE", "")
 FRIDAY_BUSINESS_WEBSITE = os.environ.get("FRIDAY_BUSINESS_WEBSITE", "")
+# How long a sender's claim on an outbox message lasts; a sender that died is taken over after this.
+FRIDAY_OUTBOX_LEASE_SECONDS = int(os.environ.get("FRIDAY_OUTBOX_LEASE_SECONDS", "300"))
 # Webhooks never call private, loopback or link-local addresses, except networks listed here on purpose
 # (comma-separated CIDRs, e.g. "10.1.2.0/24" for the business's own internal service).
 FRIDAY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("FRIDAY_WEBHOOK_ALLOWED_NETWORKS", "")

@@ -31,7 +31,8 @@ from friday.parties.services import timeline_add
 
 logger = logging.getLogger("friday.outbox")
 
-LEASE = dt.timedelta(minutes=5)  # a claim older than this belongs to a sender that died: the row is retried
+# A claim older than this belongs to a sender that died: the row is sent again (FRIDAY_OUTBOX_LEASE_SECONDS).
+LEASE = dt.timedelta(seconds=getattr(settings, "FRIDAY_OUTBOX_LEASE_SECONDS", 300))
 MAX_ATTEMPTS = 8
 BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600)  # seconds before attempt 2, 3, …
 
