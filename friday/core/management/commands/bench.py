@@ -35,6 +35,13 @@ class Command(BaseCommand):
         proc.add_argument("--runs", type=int, default=10, help="Timed runs per measure")
         proc.add_argument("--seed", type=int, default=1)
         proc.add_argument("--force", action="store_true", help="Delete earlier bench deals first")
+        auto = actions.add_parser(
+            "automation", help="The starter rules' sweep and forecast; the outbox drain"
+        )
+        auto.add_argument("--runs", type=int, default=3, help="Timed runs of the sweep and the forecast")
+        auto.add_argument(
+            "--messages", type=int, default=2000, help="Messages to drain to a local SMTP server"
+        )
 
     def handle(self, *args, action: str, **options) -> None:
         root = str(settings.BASE_DIR)
@@ -47,7 +54,14 @@ class Command(BaseCommand):
         # A wide table even when the output goes to a file or a pipe.
         console = Console() if sys.stdout.isatty() else Console(width=130)
         try:
-            if action == "processes":
+            if action == "automation":
+                from bench import automation
+
+                automation.report(
+                    automation.run(runs=options["runs"], messages=options["messages"], console=console),
+                    console,
+                )
+            elif action == "processes":
                 from bench import processes
 
                 generated = None
