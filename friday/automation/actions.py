@@ -4,7 +4,7 @@ it for a firing. Adding one (issue an invoice, request feedback) is a class and 
 Every action is idempotent by the run's key (`run:<id>`): the outbox, reminders and webhooks each refuse to do
 the same keyed thing twice, so a retried or re-claimed run never duplicates its effect.
 
-    {"type": "send_message", "template": "birthday", "delay_minutes": 0}
+    {"type": "send_message", "template": "birthday", "to": "party" | "chased", "delay_minutes": 0}
     {"type": "create_reminder", "title": "Check in with {party}", "for": "owner" | "role:manager" | "user:7",
      "due_in_minutes": 1440, "notes": ""}
     {"type": "move_stage", "to": "lapsed"}                  the record's process (the lifecycle, for a party)
@@ -75,7 +75,7 @@ def _party(firing: Any) -> Any:
 
 
 class SendMessage(Action):
-    type, label, fields = "send_message", "Send a message", {"template"}
+    type, label, fields = "send_message", "Send a message", {"template", "to"}
 
     def clean(self, data: dict[str, Any], errors: Collector, path: str) -> dict[str, Any]:
         from friday.messaging.models import MessageTemplate
@@ -83,17 +83,30 @@ class SendMessage(Action):
         key = _text(data, "template", errors, path, limit=60)
         if key and not MessageTemplate.objects.filter(key=key).exists():
             errors.add(f"{path}.template", f"There is no message template {key!r}.", code="invalid.template")
-        return {"template": key}
+        to = data.get("to", "party")
+        if to not in ("party", "chased"):
+            errors.add(
+                f"{path}.to", "Send to the party, or to the party a reminder chases.", code="invalid.to"
+            )
+        return {"template": key, "to": to}
 
     def run(self, *, rule: Any, firing: Any, run: Any, settings: dict[str, Any]) -> dict[str, Any]:
         from friday.messaging.models import MessageTemplate
         from friday.messaging.services import message_queue
+        from friday.parties.models import Party
 
         template = MessageTemplate.objects.filter(key=settings["template"]).first()
         if template is None:
             raise Permanent(f"The message template {settings['template']!r} no longer exists.")
+        if settings.get("to") == "chased":
+            chased = (firing.snapshot or {}).get("chase_id")
+            party = Party.objects.filter(pk=chased).first() if chased else None
+            if party is None:
+                raise Skip("This firing has no chased party to write to.")
+        else:
+            party = _party(firing)
         message = message_queue(
-            key=f"run:{run.pk}", party=_party(firing), template=template, record=firing.snapshot or {}
+            key=f"run:{run.pk}", party=party, template=template, record=firing.snapshot or {}
         )
         return {"message_id": message.pk, "status": message.status, "reason": message.reason}
 

@@ -36,6 +36,7 @@ TRIGGERS = [
     ("yearly", "Every year on a date (birthday, customer anniversary)"),
     ("no_contact", "No contact for a number of days"),
     ("reminder_overdue", "A reminder is overdue"),
+    ("chase", "Chase the supplier of a reminder, until it is done"),
     ("event", "Something happens"),
     ("date", "Before or after a deal's expected close"),
     ("cron", "On a schedule"),
@@ -107,6 +108,9 @@ class RuleForm(forms.Form):
         label="Days without contact", required=False, min_value=1, max_value=3650, initial=60
     )
     hours = forms.IntegerField(label="Hours overdue", required=False, min_value=0, max_value=8760, initial=24)
+    every_days = forms.IntegerField(
+        label="Chase again every (days)", required=False, min_value=1, max_value=90, initial=3
+    )
     cron = forms.CharField(
         label="Schedule (cron)",
         required=False,
@@ -219,6 +223,8 @@ class RuleForm(forms.Form):
             return {"type": "no_contact", "days": c.get("days")}
         if kind == "reminder_overdue":
             return {"type": "reminder_overdue", "hours": c.get("hours") if c.get("hours") is not None else 24}
+        if kind == "chase":
+            return {"type": "chase", "every_days": c.get("every_days") or 3}
         return {"type": "cron", "cron": c.get("cron") or ""}
 
     def conditions(self, keep: dict[str, Any]) -> dict[str, Any]:
@@ -259,6 +265,8 @@ class RuleForm(forms.Form):
                 item["delay_minutes"] = c[f"act_{i}_delay"]
             if kind == "send_message":
                 item["template"] = c.get(f"act_{i}_template") or ""
+                if c.get(f"act_{i}_to_whom") == "chased":
+                    item["to"] = "chased"
             elif kind == "create_reminder":
                 item.update(
                     title=c.get(f"act_{i}_title") or "",
@@ -354,8 +362,10 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
         data.update(yearly_field=t["field"], days_before=t["days_before"], at=t["at"])
     elif t["type"] == "date":
         data.update(date_field=t["field"], offset_minutes=t["offset_minutes"], at=t["at"])
-    elif t["type"] in ("no_contact", "reminder_overdue", "cron"):
-        key = {"no_contact": "days", "reminder_overdue": "hours", "cron": "cron"}[t["type"]]
+    elif t["type"] in ("no_contact", "reminder_overdue", "chase", "cron"):
+        key = {"no_contact": "days", "reminder_overdue": "hours", "chase": "every_days", "cron": "cron"}[
+            t["type"]
+        ]
         data[key] = t[key]
     advanced = False
     cond = rule.conditions or {}
@@ -384,6 +394,8 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
         ):
             if key in a:
                 data[f"act_{i}{suffix}"] = a[key]
+        if a.get("to") in ("party", "chased") and a["type"] == "send_message":
+            data[f"act_{i}_to_whom"] = a["to"]
         if "due_in_minutes" in a:
             data[f"act_{i}_due"] = a["due_in_minutes"] // 60
     return data, advanced

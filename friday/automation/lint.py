@@ -132,6 +132,16 @@ def lint_rule(rule: Rule) -> list[Finding]:
                     )
                 )
         if action["type"] == "send_message":
+            if kind == "chase" and action.get("to") != "chased":
+                out.append(
+                    Finding(
+                        WARNING,
+                        "action.chase_to_party",
+                        f"{path}.to",
+                        "It chases a supplier but writes to the reminder's party (the customer): "
+                        "choose “to the chased supplier”.",
+                    )
+                )
             if kind == "cron":
                 out.append(
                     Finding(
@@ -164,6 +174,7 @@ RECORD_FIELDS = {
     "yearly": {"date", "years", "birthday", "customer_since"},
     "no_contact": {"last_contact"},
     "reminder_overdue": {"title", "due_at", "assignee_id"},
+    "chase": {"title", "round", "chase_id", "due_at"},
     "date": {"title", "expected_close"},
     "cron": set(),
 }

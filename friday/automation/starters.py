@@ -52,6 +52,19 @@ TEMPLATES = [
         description="A friendly note after a long silence.",
         marketing=False,
     ),
+    TemplateIn(
+        key="supplier_chase",
+        name="Supplier chase",
+        subject="{% if record.round %}Reminder: {% endif %}{{ record.title }}",
+        body_text=(
+            "Hello {{ party.first_name }},\n\n"
+            "{% if record.round %}We are still waiting for this — could you let us know when to expect it?"
+            "{% else %}Could you let us know where this stands?{% endif %}\n\n"
+            "    {{ record.title }}\n\nThank you,\n{{ business.name }}\n"
+        ),
+        description="Chases a supplier for what a reminder waits on; sent again until the reminder is done.",
+        marketing=False,
+    ),
 ]
 
 CUSTOMERS = {"filter": {"roles": ["customer"]}}
@@ -91,6 +104,23 @@ RULES: list[dict[str, Any]] = [
         "trigger": {"type": "no_contact", "days": 60},
         "conditions": CUSTOMERS,
         "actions": [{"type": "send_message", "template": "check_in"}],
+    },
+    {
+        "name": "Chase suppliers every 3 days",
+        "description": "When a reminder that chases a supplier is due, email the supplier; again every 3 days "
+        "until the reminder is done.",
+        "trigger": {"type": "chase", "every_days": 3},
+        "conditions": {},
+        "actions": [{"type": "send_message", "template": "supplier_chase", "to": "chased"}],
+    },
+    {
+        "name": "Escalate reminders overdue by three days",
+        "description": "The next level: three days overdue, tell the admins.",
+        "trigger": {"type": "reminder_overdue", "hours": 72},
+        "conditions": {},
+        "actions": [
+            {"type": "create_reminder", "title": "Overdue for three days: {party}", "for": "role:admin"}
+        ],
     },
     {
         "name": "Escalate reminders overdue by a day",

@@ -12,6 +12,7 @@ the id of an event, the date a silence began — which makes the firing key, so 
     {"type": "date", "field": "deal.expected_close", "offset_minutes": -1440, "at": "09:00"}
     {"type": "no_contact", "days": 60}                               counted from the last call, meeting or email
     {"type": "reminder_overdue", "hours": 24}
+    {"type": "chase", "every_days": 3}                               a reminder's chased supplier, until done
     {"type": "cron", "cron": "0 9 * * 1"}                            once per slot, for no record
 """
 
@@ -34,7 +35,7 @@ from friday.deals.models import Deal
 from friday.parties.models import Activity, ActivityKind
 from friday.reminders.models import ACTIVE, Reminder
 
-TYPES = ("event", "yearly", "date", "no_contact", "reminder_overdue", "cron")
+TYPES = ("event", "yearly", "date", "no_contact", "reminder_overdue", "chase", "cron")
 YEARLY_FIELDS = ("birthday", "customer_since")
 DATE_FIELDS = ("deal.expected_close",)
 CONTACT = (ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL_IN, ActivityKind.EMAIL_OUT)
@@ -67,6 +68,7 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
         "date": {"type", "field", "offset_minutes", "at"},
         "no_contact": {"type", "days"},
         "reminder_overdue": {"type", "hours"},
+        "chase": {"type", "every_days"},
         "cron": {"type", "cron"},
     }[kind]
     for name in data:
@@ -128,6 +130,8 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
         out["days"] = integer("days", 1, 3650)
     elif kind == "reminder_overdue":
         out["hours"] = integer("hours", 0, 8760)
+    elif kind == "chase":
+        out["every_days"] = integer("every_days", 1, 90)
     elif kind == "cron":
         expression = data.get("cron")
         if not isinstance(expression, str) or not croniter.is_valid(expression):
@@ -338,6 +342,32 @@ def overdue_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetim
         )
 
 
+def chase_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:
+    """Open reminders that chase a party (a supplier): when due, and again every `every_days` days until done.
+    The occurrence is the round (0 when due, 1 the first re-chase …); a snooze moves them all."""
+    every = dt.timedelta(days=trigger["every_days"])
+    rows = Reminder.objects.filter(status__in=ACTIVE, chase__isnull=False, remind_at__lte=end).values_list(
+        "pk", "party_id", "chase_id", "remind_at", "title"
+    )
+    for pk, party_id, chase_id, at, title in rows.iterator(chunk_size=2000):
+        first = max(0, -(-(start - at) // every)) if start > at else 0  # the first round after `start`
+        k = first
+        while at + k * every <= end:
+            moment = at + k * every
+            if moment > start:
+                yield Match(
+                    "reminder",
+                    pk,
+                    party_id,
+                    f"chase:{at.isoformat()}:{k}",
+                    moment,
+                    {"title": title, "round": k, "chase_id": chase_id, "due_at": at.isoformat()},
+                )
+            k += 1
+            if k - first > 400:
+                break
+
+
 def cron_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:
     it = croniter(trigger["cron"], start.astimezone(clock.business_tz()))
     for _ in range(1000):
@@ -360,5 +390,7 @@ def time_matches(
         yield from no_contact_matches(trigger, start, end, parties)
     elif kind == "reminder_overdue":
         yield from overdue_matches(trigger, start, end)
+    elif kind == "chase":
+        yield from chase_matches(trigger, start, end)
     elif kind == "cron":
         yield from cron_matches(trigger, start, end)

@@ -22,11 +22,11 @@ def at(*args):
 
 
 def test_installed_off_once_and_clean(cast, web_for):
-    assert starters.install(by=cast.manager) == (3, 5)
+    assert starters.install(by=cast.manager) == (4, 7)
     assert starters.install(by=cast.manager) == (0, 0)
     assert not Rule.objects.filter(enabled=True).exists()
     assert all(f.severity != ERROR for r in Rule.objects.all() for f in lint_rule(r))
-    assert MessageTemplate.objects.count() == 3
+    assert MessageTemplate.objects.count() == 4
     out = io.StringIO()
     call_command("automation", "starters", stdout=out)
     assert "Added 0 rule(s)" in out.getvalue()
@@ -53,3 +53,39 @@ def test_the_anniversary_and_birthday_starters_send_what_they_say(cast):
         run_due(worker_id="w")
     subjects = sorted(OutboundMessage.objects.values_list("subject", flat=True))
     assert subjects == ["5 years with Our business — thank you", "Happy birthday, Ada!"]
+
+
+def test_a_supplier_is_chased_every_three_days_until_the_reminder_is_done(cast):
+    from friday.reminders.models import Reminder
+    from friday.reminders.services import ReminderIn, reminder_create, reminder_done
+    from tests.conftest import make_org
+
+    with time_machine.travel(at(2026, 6, 1, 8, 0), tick=False):
+        starters.install(by=cast.manager)
+        rule_set_enabled(
+            by=cast.manager, rule=Rule.objects.get(name="Chase suppliers every 3 days"), enabled=True
+        )
+        supplier = make_org(cast.alice, "Boilers Direct", emails=["orders@boilers.example"])
+        customer = make_person(cast.alice)
+        reminder_create(
+            by=cast.alice,
+            data=ReminderIn(
+                title="Parts for the Lovelace boiler",
+                due_at=at(2026, 6, 2, 9, 0),
+                party=customer,
+                chase=supplier,
+            ),
+        )
+    for day in (2, 3, 5, 8):
+        with time_machine.travel(at(2026, 6, day, 10, 0), tick=False):
+            sweep()
+            run_due(worker_id="w")
+    sent = list(OutboundMessage.objects.order_by("id").values_list("to_email", "subject"))
+    assert sent == [
+        ("orders@boilers.example", "Parts for the Lovelace boiler"),
+        ("orders@boilers.example", "Reminder: Parts for the Lovelace boiler"),
+        ("orders@boilers.example", "Reminder: Parts for the Lovelace boiler"),
+    ]  # 2 June, then 5 and 8 June
+    reminder_done(by=cast.alice, reminder=Reminder.objects.get())
+    with time_machine.travel(at(2026, 6, 12, 10, 0), tick=False):
+        assert sweep().fired == 0  # done: no more chasing
