@@ -82,3 +82,54 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to_email}: {self.subject}"
+
+
+class InboundStatus(models.TextChoices):
+    FILED = "filed", "Filed"
+    UNMATCHED = "unmatched", "Not matched yet"
+    ERROR = "error", "Could not be read"
+
+
+class InboundMessage(models.Model):
+    """A mail received by `friday mailgate` (a BCC or forwarding address): filed on the timelines of the parties
+    it was from, to or copied to; kept, with its reason, when it matches nobody or cannot be read."""
+
+    message_id = models.CharField(max_length=300, unique=True)
+    subject = models.CharField(max_length=300, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    from_name = models.CharField(max_length=200, blank=True)
+    to = models.JSONField(default=list, blank=True)  # ["address", …]
+    cc = models.JSONField(default=list, blank=True)
+    # Every address it went to, one per line: who may see an unmatched mail is decided by a lookup on this.
+    recipients = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="The Date header")
+    received_at = models.DateTimeField()
+    body_text = models.TextField(blank=True)
+    in_reply_to = models.CharField(max_length=300, blank=True)
+    thread = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    status = models.CharField(max_length=10, choices=InboundStatus.choices)
+    reason = models.TextField(blank=True)
+    raw = models.FileField(upload_to="mail/%Y/%m/", blank=True, help_text="The message exactly as received")
+    parties = models.ManyToManyField("parties.Party", blank=True, related_name="inbound_messages")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="inbound_status_idx"),
+            models.Index(fields=["-received_at", "-id"], name="inbound_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_address}: {self.subject}"
+
+
+class InboundAttachment(models.Model):
+    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    content = models.FileField(upload_to="mail/attachments/%Y/%m/")
+
+    def __str__(self) -> str:
+        return self.filename

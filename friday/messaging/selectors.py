@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from friday.accounts.models import User
@@ -60,3 +62,27 @@ def status_counts(user: User) -> dict[str, int]:
 
     rows = messages_visible(user).values("status").annotate(n=Count("id")).order_by()
     return {row["status"]: row["n"] for row in rows}
+
+
+def inbound_visible(user: User) -> QuerySet:
+    """Filed mail is seen with its parties; mail that matched nobody by managers and admins, and by the
+    colleague it was from or to."""
+    from django.db.models import Q
+
+    from friday.messaging.models import InboundMessage
+
+    qs = InboundMessage.objects.all()
+    if not user.is_active:
+        return qs.none()
+    if user.sees_all:
+        return qs
+    email = user.email.lower()
+    mine = Q(from_address=email) | Q(recipients__contains=email) if email else Q(pk__in=[])
+    return qs.filter(Q(parties__in=parties_visible(user)) | (Q(parties__isnull=True) & mine)).distinct()
+
+
+def inbound_get(*, user: User, message_id: int) -> Any:
+    row = inbound_visible(user).filter(pk=message_id).first() if valid_id(message_id) else None
+    if row is None:
+        raise NotFound("No such mail.", code="mail.not_found")
+    return row

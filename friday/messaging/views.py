@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -174,3 +174,74 @@ def release_held(request: AuthedRequest) -> HttpResponse:
     count = services.outbox_release_held(by=request.user)
     messages.success(request, f"{count} kept message{'s' if count != 1 else ''} will be sent now.")
     return redirect("messaging:outbox")
+
+
+# --- received mail ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def mail_list(request: AuthedRequest) -> HttpResponse:
+    """Mail received by the gateway: what matched nobody (to file by hand) first, then the latest."""
+    from friday.messaging.models import InboundStatus
+
+    visible = selectors.inbound_visible(request.user)
+    return render(
+        request,
+        "messaging/mail.html",
+        {
+            "unmatched": visible.filter(status__in=[InboundStatus.UNMATCHED, InboundStatus.ERROR]).order_by(
+                "-received_at"
+            )[:100],
+            "recent": visible.filter(status=InboundStatus.FILED)
+            .prefetch_related("parties")
+            .order_by("-received_at")[:50],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mail_detail(request: AuthedRequest, message_id: int) -> HttpResponse:
+    """A received mail; one that matched nobody can be filed on a party here."""
+    from friday.messaging.inbound import file_on_parties
+
+    row = selectors.inbound_get(user=request.user, message_id=message_id)
+    error = ""
+    if request.method == "POST":
+        pk = party_ref(request.POST.get("party", ""))
+        try:
+            if pk is None:
+                raise FridayError(
+                    "Pick the party from the list as you type.", code="invalid.party", field="party"
+                )
+            party = party_get(user=request.user, party_id=pk, for_write=True)
+            file_on_parties(row, [party], by=request.user)
+        except FridayError as exc:
+            error = exc.detail
+        else:
+            messages.success(request, f"Filed on {party.display_name}'s timeline.")
+            return redirect("messaging:mail_detail", message_id=row.pk)
+    return render(
+        request,
+        "messaging/mail_detail.html",
+        {"mail": row, "error": error, "parties": row.parties.all(), "attachments": row.attachments.all()},
+        status=422 if error else 200,
+    )
+
+
+@login_required
+def mail_attachment(request: AuthedRequest, attachment_id: int) -> FileResponse:
+    from django.http import Http404
+
+    from friday.messaging.models import InboundAttachment
+
+    attachment = InboundAttachment.objects.filter(pk=attachment_id).select_related("message").first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    selectors.inbound_get(user=request.user, message_id=attachment.message_id)  # scoped like its mail
+    return FileResponse(
+        attachment.content.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
