@@ -63,11 +63,15 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
 
 
+def _clean(text: str) -> str:
+    """Mail can carry NUL bytes; PostgreSQL text cannot. Nothing else is changed."""
+    return text.replace("\x00", "")
+
+
 def _addresses(message: EmailMessage, header: str) -> list[tuple[str, str]]:
     values = message.get_all(header, [])
-    return [
-        (name, addr.strip().lower()) for name, addr in getaddresses([str(v) for v in values]) if "@" in addr
-    ]
+    pairs = getaddresses([_clean(str(v)) for v in values])
+    return [(_clean(name), addr.strip().lower()[:254]) for name, addr in pairs if "@" in addr]
 
 
 def _body(message: EmailMessage) -> str:
@@ -81,7 +85,7 @@ def _body(message: EmailMessage) -> str:
 
 
 def _message_id(message: EmailMessage, raw: bytes) -> str:
-    value = str(message.get("Message-ID", "") or "").strip()
+    value = _clean(str(message.get("Message-ID", "") or "")).strip()
     return value[:300] if value else f"<sha256-{hashlib.sha256(raw).hexdigest()}@friday.local>"
 
 
@@ -101,14 +105,14 @@ def file_message(raw: bytes, *, received_at: dt.datetime | None = None) -> Inbou
     try:
         sender = _addresses(message, "From")
         to, cc = _addresses(message, "To"), _addresses(message, "Cc")
-        subject = " ".join(str(message.get("Subject", "") or "").split())[:300]
-        body = _body(message)[:MAX_BODY]
+        subject = " ".join(_clean(str(message.get("Subject", "") or "")).split())[:300]
+        body = _clean(_body(message))[:MAX_BODY]
         try:
             sent_at = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
         except (TypeError, ValueError):
             sent_at = None
-        reply_to = str(message.get("In-Reply-To", "") or "").strip()[:300]
-        references = str(message.get("References", "") or "").split()
+        reply_to = _clean(str(message.get("In-Reply-To", "") or "")).strip()[:300]
+        references = _clean(str(message.get("References", "") or "")).split()
     except Exception as exc:
         return _keep_unreadable(raw, f"{type(exc).__name__}: {exc}", now, message_id=message_id)
     thread = None
@@ -143,7 +147,7 @@ def file_message(raw: bytes, *, received_at: dt.datetime | None = None) -> Inbou
         return InboundMessage.objects.get(message_id=message_id)
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True) or b""
-        name = (part.get_filename() or "attachment")[:255]
+        name = _clean(part.get_filename() or "attachment")[:255]
         attachment = InboundAttachment(
             message=row, filename=name, content_type=part.get_content_type()[:100], size=len(payload)
         )

@@ -153,3 +153,31 @@ def test_without_a_mail_server_messages_are_kept(cast, birthday, settings):
     assert services.outbox_release_held(by=cast.manager) == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_draining_at_once_send_each_message_once(cast, smtp_server):
+    import threading
+
+    from django.db import connection
+
+    ada = _ada(cast)
+    for i in range(60):
+        message_queue(key=f"pair:{i}", party=ada, subject=f"M{i}", body_text="x")
+    barrier = threading.Barrier(2)
+    sent: list[int] = []
+
+    def drain(name: str) -> None:
+        try:
+            barrier.wait()
+            sent.append(outbox_drain(worker_id=name, batch=10).sent)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [m["Message-ID"] for m in smtp_server.messages]
+    assert sum(sent) == 60 and len(ids) == 60 and len(set(ids)) == 60
