@@ -53,6 +53,18 @@ TEMPLATES = [
         marketing=False,
     ),
     TemplateIn(
+        key="job_update",
+        name="Job update",
+        subject="Your job: {{ record.title }} — {{ record.stage_name }}",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "A quick note to say where your job stands: {{ record.title }} is now at “{{ record.stage_name }}”.\n\n"
+            "If you have any questions, just reply to this email.\n\n{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="Tells a client their job moved on (sent on the job stages the rule chooses).",
+        marketing=False,
+    ),
+    TemplateIn(
         key="supplier_chase",
         name="Supplier chase",
         subject="{% if record.round %}Reminder: {% endif %}{{ record.title }}",
@@ -104,6 +116,15 @@ RULES: list[dict[str, Any]] = [
         "trigger": {"type": "no_contact", "days": 60},
         "conditions": CUSTOMERS,
         "actions": [{"type": "send_message", "template": "check_in"}],
+    },
+    {
+        "name": "Tell the client when their job moves",
+        "description": "When a job is scheduled, started or completed, email the client where it stands.",
+        "trigger": {"type": "event", "event": "job.stage_entered"},
+        "conditions": {
+            "record": {"field": "stage", "op": "in", "value": ["scheduled", "in_progress", "complete"]}
+        },
+        "actions": [{"type": "send_message", "template": "job_update"}],
     },
     {
         "name": "Chase suppliers every 3 days",

@@ -193,10 +193,12 @@ def _event_batch(events: list[DomainEvent]) -> Iterator[Match]:
         by_type.setdefault(e.subject_type, []).append(e.subject_id)
     parties = {t: _party_ids(t, ids) for t, ids in by_type.items()}
     for e in events:
+        payload_party = (e.payload or {}).get("party_id")
         yield Match(
             record_type=e.subject_type,
             record_id=e.subject_id,
-            party_id=parties.get(e.subject_type, {}).get(e.subject_id),
+            party_id=parties.get(e.subject_type, {}).get(e.subject_id)
+            or (payload_party if isinstance(payload_party, int) else None),
             occurrence=f"event:{e.pk}",
             due_at=e.occurred_at,
             snapshot={

@@ -743,10 +743,14 @@ def _write_move(
             "process": version.process.key,
             "version": version.number,
             "stage": to,
+            "stage_name": target.name,
             "from": current or "",
             "kind": target.kind,
             "overridden": change.overridden,
             "stage_change_id": change.pk,
+            # For automation's messages: whose record, and what it is called.
+            "party_id": party.pk,
+            "title": kind.title(record)[:200],
         },
     )
     return change

@@ -22,11 +22,11 @@ def at(*args):
 
 
 def test_installed_off_once_and_clean(cast, web_for):
-    assert starters.install(by=cast.manager) == (4, 7)
+    assert starters.install(by=cast.manager) == (5, 8)
     assert starters.install(by=cast.manager) == (0, 0)
     assert not Rule.objects.filter(enabled=True).exists()
     assert all(f.severity != ERROR for r in Rule.objects.all() for f in lint_rule(r))
-    assert MessageTemplate.objects.count() == 4
+    assert MessageTemplate.objects.count() == 5
     out = io.StringIO()
     call_command("automation", "starters", stdout=out)
     assert "Added 0 rule(s)" in out.getvalue()
@@ -89,3 +89,48 @@ def test_a_supplier_is_chased_every_three_days_until_the_reminder_is_done(cast):
     reminder_done(by=cast.alice, reminder=Reminder.objects.get())
     with time_machine.travel(at(2026, 6, 12, 10, 0), tick=False):
         assert sweep().fired == 0  # done: no more chasing
+
+
+def test_stage_notices_name_the_record_and_its_stage(cast, pipeline):
+    from friday.automation.services import RuleIn, rule_save
+    from friday.core.models import DomainEvent
+    from friday.deals.services import DealIn, deal_create, deal_move
+
+    starters.install(by=cast.manager)
+    ada = make_person(cast.alice, emails=["ada@example.com"])
+    # The job notice starter: jobs arrive with issue 5; their moves raise job.stage_entered like this.
+    rule_set_enabled(
+        by=cast.manager, rule=Rule.objects.get(name="Tell the client when their job moves"), enabled=True
+    )
+    rule_save(
+        by=cast.manager,
+        data=RuleIn(
+            name="Deal surveys booked",
+            trigger={"type": "event", "event": "deal.stage_entered", "stage": "survey"},
+            actions=[{"type": "send_message", "template": "job_update"}],
+            enabled=True,
+        ),
+    )
+    deal = deal_create(by=cast.alice, party=ada, data=DealIn(title="Combi boiler swap"))
+    deal_move(by=cast.alice, deal=deal, to="survey", checked=["Visit in the diary"])
+    for stage, name in (("booked", "Booked"), ("scheduled", "Scheduled")):
+        DomainEvent.objects.create(
+            name="job.stage_entered",
+            occurred_at=clock.now(),
+            subject_type="job",
+            subject_id=7,
+            payload={
+                "stage": stage,
+                "stage_name": name,
+                "title": "Annual boiler service",
+                "party_id": ada.pk,
+            },
+        )
+    with time_machine.travel(clock.now() + dt.timedelta(seconds=5)):
+        sweep()
+        run_due(worker_id="w")
+    subjects = sorted(OutboundMessage.objects.values_list("subject", flat=True))
+    assert subjects == [
+        "Your job: Annual boiler service — Scheduled",  # "booked" is not one of the chosen stages
+        "Your job: Combi boiler swap — Survey booked",
+    ]
