@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,22 +236,27 @@ def _anniversary(month: int, day: int, year: int) -> dt.date:
 def yearly_matches(
     trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, parties: Any
 ) -> Iterator[Match]:
-    """Every party whose date (birthday, customer since) comes round at a moment in (start, end]."""
+    """Every party whose date (birthday, customer since) comes round at a moment in (start, end] — the moment
+    being that day, minus `days_before`, at `at` on the party's own clock (their time zone, else the business's)."""
     name, before = trigger["field"], trigger["days_before"]
-    for day in _local_days(start, end):
-        moment = _at(day, trigger["at"])
-        if not start < moment <= end:
-            continue
-        target = day + dt.timedelta(days=before)  # the anniversary this moment is for
+    hour, minute = (int(p) for p in trigger["at"].split(":"))
+    business = clock.business_tz()
+    # Every anniversary date whose moment could fall in the window in some time zone (±14 hours).
+    for target in _local_days(start, end, margin=2):
+        target = target + dt.timedelta(days=before)
         q = Q(**{f"{name}__month": target.month, f"{name}__day": target.day})
         if target.month == 2 and target.day == 28 and not calendar.isleap(target.year):
             q |= Q(**{f"{name}__month": 2, f"{name}__day": 29})
-        rows = parties.filter(q).values_list("pk", name)
-        for pk, value in rows.iterator(chunk_size=2000):
+        rows = parties.filter(q).values_list("pk", name, "time_zone")
+        for pk, value, zone in rows.iterator(chunk_size=2000):
             if _anniversary(value.month, value.day, target.year) != target:
                 continue
             if name == "customer_since" and value.year >= target.year:
                 continue  # not an anniversary yet
+            tz = _zone(zone) or business
+            moment = dt.datetime.combine(target - dt.timedelta(days=before), dt.time(hour, minute), tzinfo=tz)
+            if not start < moment <= end:
+                continue
             yield Match(
                 record_type="party",
                 record_id=pk,
@@ -263,6 +269,15 @@ def yearly_matches(
                     "date": target.isoformat(),
                 },
             )
+
+
+def _zone(name: str) -> Any:
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def date_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:

@@ -24,6 +24,7 @@ Str30 = Annotated[str, StringConstraints(max_length=30), AfterValidator(_no_nul)
 Str40 = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
 Str50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(_no_nul)]
 Str60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_no_nul)]
+Str64 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_nul)]
 Str100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)]
 Str120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(_no_nul)]
 Str200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]

@@ -21,6 +21,7 @@ from friday.core.schemas import (
     Str40,
     Str50,
     Str60,
+    Str64,
     Str100,
     Str120,
     Str200,
@@ -72,6 +73,7 @@ class PartyCreateIn(InSchema):
     affiliations: Annotated[list[AffiliationIn], Field(max_length=20)] = []
     birthday: dt.date | None = None
     customer_since: dt.date | None = None
+    time_zone: Str64 = Field("", description="An IANA time zone (Europe/Madrid); blank: the business's")
     owner_id: Id | None = None
     team_id: Id | None = None
     email_consent: bool = False
@@ -92,6 +94,7 @@ class PartyPatchIn(InSchema):
     affiliations: Annotated[list[AffiliationIn], Field(max_length=20)] | None = None
     birthday: dt.date | None = None
     customer_since: dt.date | None = None
+    time_zone: Str64 | None = None
     team_id: Id | None = None
     email_consent: bool | None = None
     do_not_contact: bool | None = None
@@ -158,6 +161,7 @@ class PartyOut(Schema):
     affiliations: list[AffiliationOut]
     birthday: dt.date | None
     customer_since: dt.date | None
+    time_zone: str
     owner: Ref | None
     team: Ref | None
     email_consent: bool
@@ -331,6 +335,7 @@ def _to_party_in(request: AuthedRequest, payload: PartyCreateIn | PartyPatchIn) 
         "tags",
         "birthday",
         "customer_since",
+        "time_zone",
         "email_consent",
         "do_not_contact",
         "notes",

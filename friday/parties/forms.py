@@ -97,6 +97,13 @@ class PartyForm(forms.Form):
     customer_since = forms.DateField(
         required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        required=False,
+        help_text="Where they live, if not with us: e.g. Europe/Madrid (messages on their dates go at their time)",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
     owner = UserChoiceField(
         queryset=User.objects.none(),
         required=False,
@@ -143,6 +150,7 @@ class PartyForm(forms.Form):
             tags=[t.strip() for t in d["tags"].split(",") if t.strip()],
             birthday=d["birthday"],
             customer_since=d["customer_since"],
+            time_zone=(d.get("time_zone") or "").strip(),
             team=d["team"],
             email_consent=d["email_consent"],
             do_not_contact=d["do_not_contact"],
@@ -247,6 +255,7 @@ def _initial(party: Party) -> dict[str, Any]:
         "tags": ", ".join(pt.tag.name for pt in party.party_tags.select_related("tag")),
         "birthday": party.birthday,
         "customer_since": party.customer_since,
+        "time_zone": party.time_zone,
         "team": party.team_id,
         "email_consent": party.email_consent,
         "do_not_contact": party.do_not_contact,

@@ -27,6 +27,8 @@ class Party(models.Model):
     sort_name = models.CharField(max_length=220, help_text="Case- and accent-folded name, for ordering")
     birthday = models.DateField(null=True, blank=True)
     customer_since = models.DateField(null=True, blank=True)
+    # Their own clock, for messages on their dates (a birthday at 9:00 where they live); blank: the business's.
+    time_zone = models.CharField(max_length=64, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -73,6 +73,7 @@ class PartyIn:
     affiliations: list[AffiliationIn] | None = None
     birthday: dt.date | None = None
     customer_since: dt.date | None = None
+    time_zone: str | None = None  # an IANA name, e.g. Europe/Madrid; "" to use the business's
     owner: User | None = None
     team: Team | None = None
     email_consent: bool | None = None
@@ -238,6 +239,13 @@ def _clean(
             errors.add(name, "Expected a date (YYYY-MM-DD).", code="invalid.date")
         elif value is not None and value > clock.today() and name == "birthday":
             errors.add(name, "A birthday cannot be in the future.", code="invalid.future_date")
+    if data.time_zone:
+        import zoneinfo
+
+        if data.time_zone not in zoneinfo.available_timezones():
+            errors.add(
+                "time_zone", "Give a time zone by its name, e.g. Europe/London.", code="invalid.time_zone"
+            )
     return out
 
 
@@ -498,6 +506,7 @@ def party_create(*, by: User, data: PartyIn, allow_duplicates: bool = False) -> 
         sort_name=normalise.sort_key(display),
         birthday=data.birthday,
         customer_since=data.customer_since,
+        time_zone=data.time_zone or "",
         owner=owner,
         team=team,
         email_consent=bool(data.email_consent),
@@ -539,6 +548,7 @@ UPDATABLE = (
     "affiliations",
     "birthday",
     "customer_since",
+    "time_zone",
     "owner",
     "team",
     "email_consent",
@@ -612,7 +622,7 @@ def party_update(*, by: User, party: Party, data: PartyIn) -> Party:
     if display != party.display_name:
         set_field("display_name", display)
         party.sort_name = normalise.sort_key(display)
-    for name_ in ("birthday", "customer_since", "email_consent", "do_not_contact"):
+    for name_ in ("birthday", "customer_since", "time_zone", "email_consent", "do_not_contact"):
         value = getattr(data, name_)
         if value is not None:
             set_field(name_, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -113,6 +114,15 @@ def timeline_page(request: AuthedRequest, party_id: int) -> HttpResponse:
     return render(request, "parties/_timeline_items.html", {"party": party, "timeline": timeline})
 
 
+@functools.cache
+def _time_zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))
+    )
+
+
 def _save_party(request: AuthedRequest, form: PartyForm) -> HttpResponse | None:
     """Run the create/update service; on refusal put the errors on the form and return None."""
     organisation = None
@@ -152,7 +162,7 @@ def party_create(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "parties/form.html",
-        {"form": form, "creating": True},
+        {"form": form, "creating": True, "time_zones": _time_zones()},
         status=422 if request.method == "POST" else 200,
     )
 
@@ -172,7 +182,13 @@ def party_edit(request: AuthedRequest, party_id: int) -> HttpResponse:
     return render(
         request,
         "parties/form.html",
-        {"form": form, "party": party, "creating": False, "next": safe_next(request, "")},
+        {
+            "form": form,
+            "party": party,
+            "creating": False,
+            "next": safe_next(request, ""),
+            "time_zones": _time_zones(),
+        },
         status=422 if request.method == "POST" else 200,
     )
 

@@ -263,3 +263,34 @@ def test_the_worker_sweeps_runs_and_the_mail_reaches_the_smtp_server(cast, smtp_
     automation_sweep.enqueue()
     run_worker()
     assert len(smtp_server.messages) == 1  # swept again: nothing twice
+
+
+def test_a_birthday_fires_at_nine_on_the_partys_own_clock(cast, settings):
+    import zoneinfo
+
+    from friday.parties.services import PartyIn, party_create
+
+    settings.TIME_ZONE = "Europe/London"
+    tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
+    with pytest.raises(ValidationFailed) as exc:
+        party_create(by=cast.alice, data=PartyIn(kind="person", given_name="X", time_zone="Mars/Olympus"))
+    assert exc.value.errors[0].field == "time_zone"
+    with time_machine.travel(dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        ken = make_person(cast.alice, "Ken", birthday=dt.date(1980, 7, 10), time_zone="Asia/Tokyo")
+        make_person(cast.alice, "Liz", birthday=dt.date(1980, 7, 10))
+        rule_save(
+            by=cast.manager,
+            data=RuleIn(
+                name="Birthday",
+                trigger={"type": "yearly", "field": "birthday", "at": "09:00"},
+                actions=[{"type": "add_tag", "tag": "birthday"}],
+                enabled=True,
+            ),
+        )
+    with time_machine.travel(dt.datetime(2026, 7, 10, 1, 0, tzinfo=dt.UTC), tick=False):  # 10:00 in Tokyo
+        sweep()
+        assert [f.party_id for f in Firing.objects.all()] == [ken.pk]
+        assert Firing.objects.get().due_at == dt.datetime(2026, 7, 10, 9, 0, tzinfo=tokyo)
+    with time_machine.travel(dt.datetime(2026, 7, 10, 8, 30, tzinfo=dt.UTC), tick=False):  # 9:30 in London
+        sweep()
+        assert Firing.objects.count() == 2
