@@ -108,7 +108,13 @@ class SendMessage(Action):
         message = message_queue(
             key=f"run:{run.pk}", party=party, template=template, record=firing.snapshot or {}
         )
-        return {"message_id": message.pk, "status": message.status, "reason": message.reason}
+        # The outbox row stays either way (it says why); the run says so too: a message that could not be
+        # written fails the run (and its owner hears of it), one skipped (do-not-contact …) skips it.
+        if message.status == "failed":
+            return {"message_id": message.pk, "failed": f"The message could not be written: {message.reason}"}
+        if message.status == "skipped":
+            return {"message_id": message.pk, "skipped": f"Not sent: {message.reason}"}
+        return {"message_id": message.pk, "status": message.status}
 
     def describe(self, settings: dict[str, Any]) -> str:
         return f"Send “{settings['template']}”"

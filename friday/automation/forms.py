@@ -29,6 +29,8 @@ EVENTS = [
     ("deal.created", "A deal is created"),
     ("deal.updated", "A deal is changed"),
     ("deal.stage_entered", "A deal enters a stage"),
+    ("job.created", "A job is created"),
+    ("job.stage_entered", "A job enters a stage"),
     ("reminder.created", "A reminder is made"),
     ("reminder.done", "A reminder is done"),
 ]
@@ -139,6 +141,12 @@ class RuleForm(forms.Form):
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = User.objects.filter(is_active=True).order_by("first_name", "username")
         self.advanced = advanced
+        # Any DomainEvent can trigger a rule: one saved through the API or YAML keeps its event in the list.
+        event = self.data.get("event") if self.is_bound else self.initial.get("event")
+        event_field = self.fields["event"]
+        assert isinstance(event_field, forms.ChoiceField)
+        if event and event not in dict(EVENTS):
+            event_field.choices = [*_choices(EVENTS), (str(event), str(event))]
         self.condition_rows = []
         for i in range(ROWS):
             self.fields[f"cond_{i}"] = forms.ChoiceField(
@@ -164,6 +172,11 @@ class RuleForm(forms.Form):
             self.fields[f"act_{i}_template"] = forms.ChoiceField(
                 label="Template", required=False, choices=_choices(list(templates))
             )
+            self.fields[f"act_{i}_to_whom"] = forms.ChoiceField(
+                label="To",
+                required=False,
+                choices=[("party", "the party"), ("chased", "the chased supplier")],
+            )
             self.fields[f"act_{i}_title"] = forms.CharField(
                 label="Reminder",
                 required=False,
@@ -187,7 +200,18 @@ class RuleForm(forms.Form):
             self.action_rows.append(
                 [
                     self[f"act_{i}{s}"]
-                    for s in ("", "_template", "_title", "_for", "_due", "_to", "_tag", "_url", "_delay")
+                    for s in (
+                        "",
+                        "_template",
+                        "_title",
+                        "_for",
+                        "_due",
+                        "_to",
+                        "_tag",
+                        "_url",
+                        "_delay",
+                        "_to_whom",
+                    )
                 ]
             )
 
@@ -371,7 +395,9 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
     cond = rule.conditions or {}
     if cond:
         ((combinator, leaves),) = cond.items()
-        if combinator not in ("all", "any") or len(leaves) > ROWS:
+        if combinator not in ("all", "any"):
+            combinator, leaves = "all", [cond]  # one condition on its own is a row too
+        if len(leaves) > ROWS:
             advanced = True
         else:
             data["match"] = combinator

@@ -209,7 +209,13 @@ def _template_findings(
     known = RECORD_FIELDS.get(kind, set())
     for source in (template.subject, template.body_text, template.body_html):
         tree = TEXT_ENV.parse(source)
+        # record.x|default(…) and record.x or … cope with a missing detail: those are fine.
+        guarded = {
+            id(f.node) for f in tree.find_all(nodes.Filter) if f.name == "default" and f.node is not None
+        } | {id(o.left) for o in tree.find_all(nodes.Or)}
         for node in tree.find_all(nodes.Getattr):
+            if id(node) in guarded:
+                continue
             if isinstance(node.node, nodes.Name) and node.node.name == "record" and node.attr not in known:
                 has = ", ".join(f"record.{k}" for k in sorted(known)) or "no record details"
                 out.append(

@@ -315,6 +315,28 @@ def _run_one(pk: int, worker_id: str, result: RunResult) -> None:
             raise action_types.Permanent("The rule changed: this action is no longer in it.")
         with transaction.atomic():
             outcome = action.run(rule=rule, firing=firing, run=run, settings=settings)
+            if outcome.get(
+                "failed"
+            ):  # what it wrote stays (e.g. the outbox row saying why); the run gives up
+                ActionAttempt.objects.filter(pk=attempt.pk).update(
+                    ok=False, error=outcome["failed"][:4000], finished_at=clock.now()
+                )
+                _dead(run, mine, outcome["failed"])
+                result.dead += 1
+                return
+            if outcome.get("skipped"):
+                mine.update(
+                    status=RunStatus.SKIPPED,
+                    result=outcome,
+                    last_error=outcome["skipped"][:4000],
+                    finished_at=clock.now(),
+                    claimed_until=None,
+                )
+                ActionAttempt.objects.filter(pk=attempt.pk).update(
+                    ok=True, error=outcome["skipped"][:4000], finished_at=clock.now()
+                )
+                result.skipped += 1
+                return
             mine.update(
                 status=RunStatus.DONE,
                 result=outcome,

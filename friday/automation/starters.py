@@ -79,7 +79,7 @@ TEMPLATES = [
     ),
 ]
 
-CUSTOMERS = {"filter": {"roles": ["customer"]}}
+CUSTOMERS = {"all": [{"filter": {"roles": ["customer"]}}]}
 
 RULES: list[dict[str, Any]] = [
     {

@@ -181,6 +181,7 @@ def file_on_parties(
         for e in User.objects.filter(is_active=True).exclude(email="").values_list("email", flat=True)
     }
     from_staff = row.from_address in staff
+    by_hand = parties is not None
     if parties is None:
         addresses = {row.from_address, *row.to, *row.cc} - staff - {""}
         ids = set(EmailAddress.objects.filter(address__in=addresses).values_list("party_id", flat=True))
@@ -190,7 +191,8 @@ def file_on_parties(
         if row.parties.filter(pk=party.pk).exists():
             continue
         emails = set(party.emails.values_list("address", flat=True))
-        received = not from_staff and row.from_address in emails
+        # From them — or, filed by hand, from someone outside the business writing about them.
+        received = not from_staff and (by_hand or row.from_address in emails)
         timeline_add(
             party,
             event="mail.received" if received else "mail.sent",

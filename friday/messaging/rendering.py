@@ -31,6 +31,8 @@ MAX_RANGE = 1000
 MAX_LOOP_NESTING = 2
 MAX_REPEAT = 10_000  # the longest string or list `*` may make
 MAX_SOURCE = 50_000  # characters of one template part
+# Methods a message has no use for and the sandbox's escapes go through.
+UNSAFE_METHODS = {"format", "format_map", "mro", "append", "update", "pop", "clear", "setdefault", "insert"}
 
 # What a template may use: top-level names, and for each, the attributes it has ("*": any key, e.g. custom
 # fields, whose keys the business defines). Nested dicts describe nested objects.
@@ -127,7 +129,13 @@ def _range(*args: int) -> Iterator[int]:
 
 
 def _environment(*, html: bool) -> _Environment:
-    env = _Environment(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True)
+    # An empty value (no age, no city) prints as nothing, never as "None"; `{{ x or 'friend' }}` gives a word.
+    env = _Environment(
+        undefined=StrictUndefined,
+        autoescape=html,
+        keep_trailing_newline=True,
+        finalize=lambda value: "" if value is None else value,
+    )
     # Only harmless helpers: no `dict`, `lipsum`, `cycler`, `joiner`, `namespace`.
     env.globals = {"range": _range}
     return env
@@ -162,6 +170,16 @@ def check(parts: dict[str, str]) -> list[Problem]:
             continue
         local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
         reported: set[str] = set()
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            attr: Any = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)  # type: ignore[attr-defined]
+            if isinstance(attr, str) and (attr.startswith("_") or attr in UNSAFE_METHODS):
+                unsafe = f"{attr!r} is not allowed in a message."
+                if unsafe not in reported:
+                    reported.add(unsafe)
+                    problems.append(Problem(part, node.lineno, unsafe))
+        for node in tree.find_all(nodes.Filter):
+            if node.name == "attr":
+                problems.append(Problem(part, node.lineno, "The attr filter is not allowed in a message."))
         for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
             path = _path(node)
             if not path or path[0] in local or path[0] == "range":

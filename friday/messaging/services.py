@@ -433,8 +433,27 @@ def message_retry(*, by: User, message: OutboundMessage) -> OutboundMessage:
     require_template_editor(by)
     if message.status not in (MessageStatus.FAILED, MessageStatus.HELD):
         raise FridayError("Only a failed or kept message can be sent again.", code="message.not_failed")
+    fields: dict[str, Any] = {}
+    if not message.body_text:
+        # It failed before it was written (its template would not render): write it again now, or say why not.
+        if message.template is None or message.party is None:
+            raise FridayError(
+                "This message was never written; there is nothing to send.", code="message.empty"
+            )
+        try:
+            rendered = template_preview(template=message.template, party=message.party)
+        except rendering.RenderRefused as exc:
+            raise FridayError(
+                f"Its template still does not render ({exc.field}: {exc.detail}); fix the template first.",
+                code="message.render",
+            ) from exc
+        fields = {
+            "subject": rendered.subject,
+            "body_text": rendered.body_text,
+            "body_html": rendered.body_html,
+        }
     OutboundMessage.objects.filter(pk=message.pk).update(
-        status=MessageStatus.QUEUED, next_attempt_at=clock.now(), attempts=0
+        status=MessageStatus.QUEUED, next_attempt_at=clock.now(), attempts=0, reason="", **fields
     )
     _drain_after_commit()
     message.refresh_from_db()

@@ -130,7 +130,7 @@ def reminder_list(
 def party_reminders(user: User, party_id: int, *, limit: int = 10) -> list[Reminder]:
     return list(
         reminders_visible(user)
-        .filter(party_id=party_id, status__in=ACTIVE)
+        .filter(Q(party_id=party_id) | Q(chase_id=party_id), status__in=ACTIVE)
         .select_related("assignee")
         .order_by("remind_at", "id")[:limit]
     )

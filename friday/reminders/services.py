@@ -79,6 +79,8 @@ def _clean(errors: Collector, data: ReminderIn, reminder: Reminder | None) -> di
     role = out.get("assignee_role", reminder.assignee_role if reminder else "")
     if assignee is None and not role:
         errors.add("assignee", "Say who is to do it: a colleague or a role.", code="invalid.required")
+    elif assignee is not None and role:
+        errors.add("assignee_role", "Choose a colleague or a role, not both.", code="invalid.assignee")
     return out
 
 

@@ -108,9 +108,10 @@ def test_a_stranger_is_kept_to_file_by_hand_and_nothing_unreadable_is_lost(cast,
     r = manager.post(f"/messages/mail/{row.pk}/", {"party": f"Wendy Who · #{party.pk}"})
     assert r.status_code == 302
     row.refresh_from_db()
+    assert row.status == InboundStatus.FILED
     assert (
-        row.status == InboundStatus.FILED and Activity.objects.filter(party=party, event="mail.sent").exists()
-    )
+        Activity.objects.get(party=party, event="mail.received").kind == "email_in"
+    )  # a stranger, about them
     r = manager.post(f"/messages/mail/{row.pk}/", {"party": "Wendy"})
     assert r.status_code == 422 and "Pick the party" in r.content.decode()
     # Bytes that are not a mail at all are kept, raw, with the reason — never dropped.

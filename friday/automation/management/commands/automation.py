@@ -134,9 +134,12 @@ class Command(BaseCommand):
         unknown = set(data) - {"name", "description", "enabled", "trigger", "conditions", "actions"}
         if unknown:
             raise CommandError(f"{name}: unknown keys {', '.join(sorted(unknown))}.")
+        # A rule of the same name is the one being edited: it is changed, not copied.
+        existing = Rule.objects.filter(name=" ".join(str(data.get("name", "")).split())).first()
         try:
             rule = services.rule_save(
                 by=by,
+                rule=existing,
                 data=services.RuleIn(
                     name=str(data.get("name", "")),
                     description=str(data.get("description", "") or ""),
@@ -152,4 +155,5 @@ class Command(BaseCommand):
             raise CommandError(f"{len(exc.errors)} error(s); nothing was saved.") from exc
         except FridayError as exc:
             raise CommandError(exc.detail) from exc
-        self.stdout.write(f"Rule {rule.pk} “{rule.name}” saved ({'on' if rule.enabled else 'off'}).")
+        verb = "changed" if existing else "saved"
+        self.stdout.write(f"Rule {rule.pk} “{rule.name}” {verb} ({'on' if rule.enabled else 'off'}).")
