@@ -117,7 +117,8 @@ class SendMessage(Action):
         return {"message_id": message.pk, "status": message.status}
 
     def describe(self, settings: dict[str, Any]) -> str:
-        return f"Send “{settings['template']}”"
+        to = " to the chased supplier" if settings.get("to") == "chased" else ""
+        return f"Send “{settings['template']}”{to}"
 
 
 class CreateReminder(Action):
@@ -199,7 +200,11 @@ class CreateReminder(Action):
         return {"reminder_id": reminder.pk}
 
     def describe(self, settings: dict[str, Any]) -> str:
-        return f"Remind {settings['for']}: {settings['title']}"
+        who = str(settings["for"])
+        whom = {"owner": "the owner", "rule_owner": "the rule's owner", "assignee": "the assignee"}.get(who)
+        if whom is None:
+            whom = f"every {who[5:]}" if who.startswith("role:") else "a colleague"
+        return f"Remind {whom}: {settings['title']}"
 
 
 class MoveStage(Action):

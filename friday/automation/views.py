@@ -11,8 +11,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from friday.automation import actions as action_types
 from friday.automation import selectors, services
-from friday.automation.forms import RuleForm, initial_from
+from friday.automation.forms import EVENTS, RuleForm, initial_from
 from friday.automation.lint import lint_rule
 from friday.automation.models import Rule, RunStatus
 from friday.core.errors import FridayError, ValidationFailed
@@ -36,12 +37,41 @@ def _form_options(request: AuthedRequest) -> dict[str, Any]:
 
 @login_required
 def rule_list(request: AuthedRequest) -> HttpResponse:
-    rules = (
+    rules = list(
         selectors.rules(user=request.user)
         .annotate(fired=Count("firings"), last_fired=Max("firings__fired_at"))
         .order_by("-enabled", "name")
     )
+    for rule in rules:
+        rule.when = describe_trigger(rule.trigger)  # type: ignore[attr-defined]
+        rule.does = [  # type: ignore[attr-defined]
+            action_types.ACTIONS[a["type"]].describe(a)
+            for a in rule.actions
+            if a["type"] in action_types.ACTIONS
+        ]
     return render(request, "automation/rules.html", {"rules": rules})
+
+
+def describe_trigger(trigger: dict[str, Any]) -> str:
+    """A trigger in words, for the rules list."""
+    kind = trigger["type"]
+    if kind == "event":
+        text = dict(EVENTS).get(trigger["event"], trigger["event"])
+        return text + (f" ({trigger['stage']})" if trigger.get("stage") else "")
+    if kind == "yearly":
+        what = "their birthday" if trigger["field"] == "birthday" else "the day they became a customer"
+        before = f"{trigger['days_before']} days before " if trigger.get("days_before") else "on "
+        return f"Every year, {before}{what}, at {trigger['at']}"
+    if kind == "date":
+        minutes = trigger["offset_minutes"]
+        return f"{abs(minutes)} minutes {'before' if minutes < 0 else 'after'} a deal's expected close"
+    if kind == "no_contact":
+        return f"No contact for {trigger['days']} days"
+    if kind == "reminder_overdue":
+        return f"A reminder {trigger['hours']} hours overdue"
+    if kind == "chase":
+        return f"Chasing a supplier, every {trigger['every_days']} days until done"
+    return f"On the schedule {trigger['cron']}"
 
 
 @login_required
@@ -100,7 +130,7 @@ def rule_forecast(request: AuthedRequest) -> HttpResponse:
             problems = [f"{e.field}: {e.detail}" if e.field else e.detail for e in exc.errors]
     else:
         problems = [
-            f"{form.fields[k].label if k in form.fields else k}: {' '.join(str(m) for m in v)}"
+            f"{form.fields[k].label if k in form.fields else 'The rule'}: {' '.join(str(m) for m in v)}"
             for k, v in form.errors.items()
         ]
     return render(

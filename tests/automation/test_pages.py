@@ -47,7 +47,7 @@ def test_build_forecast_save_and_see_runs(cast, web_for):
     assert 'data-show-when="trigger_type=yearly"' in page and 'name="act_0_template"' in page
     forecast = manager.post("/automation/forecast/", _form()).content.decode()
     assert 'id="forecast-count"><strong>1</strong> firing' in forecast and "Ada Lovelace" in forecast
-    assert "Send “birthday”; Remind owner: Call {party} for their birthday" in forecast
+    assert "Send “birthday”; Remind the owner: Call {party} for their birthday" in forecast
     assert not Rule.objects.exists()  # the forecast saved nothing
     bad = manager.post("/automation/forecast/", _form(act_0_template="", act_1_title="")).content.decode()
     assert 'id="forecast-problems"' in bad
