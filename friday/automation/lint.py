@@ -131,6 +131,21 @@ def lint_rule(rule: Rule) -> list[Finding]:
                         "(limit it to other fields).",
                     )
                 )
+        if action["type"] == "webhook":
+            from friday.automation.webhooks import WebhookRefused, check_url, resolve
+
+            try:
+                _, host, port, _ = check_url(action["url"])
+                resolve(host, port)
+            except WebhookRefused as exc:
+                out.append(
+                    Finding(
+                        WARNING,
+                        "action.webhook_refused",
+                        f"{path}.url",
+                        f"As things stand this call would be refused: {exc.detail}",
+                    )
+                )
         if action["type"] == "send_message":
             if kind == "chase" and action.get("to") != "chased":
                 out.append(

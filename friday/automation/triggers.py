@@ -89,7 +89,12 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
     def at() -> str:
         value = data.get("at", "09:00")
         if not isinstance(value, str) or not TIME_RE.match(value):
-            errors.add(f"{prefix}.at", "Give a time of day as HH:MM, e.g. 09:00.", code="invalid.time")
+            hint = (
+                " In YAML, quote it: at: '10:30' (unquoted, YAML reads it as a number)."
+                if isinstance(value, int)
+                else ""
+            )
+            errors.add(f"{prefix}.at", f"Give a time of day as HH:MM, e.g. 09:00.{hint}", code="invalid.time")
             return "09:00"
         return value
 

@@ -132,3 +132,28 @@ def test_the_lint_accepts_record_details_with_a_fallback(cast):
         owner=cast.manager,
     )
     assert not [f for f in lint_rule(rule) if f.code == "template.record_field"]
+
+
+def test_a_webhook_to_a_private_address_is_warned_about_and_yaml_times_explained(cast):
+    from friday.automation.lint import lint_rule
+    from friday.automation.services import rule_draft
+
+    rule = rule_draft(
+        RuleIn(
+            name="r",
+            trigger={"type": "no_contact", "days": 9},
+            actions=[{"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+        ),
+        owner=cast.manager,
+    )
+    assert any(f.code == "action.webhook_refused" for f in lint_rule(rule))
+    with pytest.raises(ValidationFailed) as exc:
+        rule_save(
+            by=cast.manager,
+            data=RuleIn(
+                name="r",
+                trigger={"type": "yearly", "field": "birthday", "at": 630},
+                actions=[{"type": "add_tag", "tag": "b"}],
+            ),
+        )
+    assert "quote it" in exc.value.errors[0].detail
