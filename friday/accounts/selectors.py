@@ -48,3 +48,21 @@ def token_get(*, viewer: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("No such token.", code="token.not_found")
     return token
+
+
+def acting_user(username: str | None) -> User:
+    """Who a command-line change is made by: the named active user, or the first admin. NotFound says which."""
+    from friday.accounts.models import Role
+
+    users = User.objects.filter(is_active=True)
+    user = (
+        users.filter(username=username).first()
+        if username
+        else users.filter(role=Role.ADMIN).order_by("pk").first()
+    )
+    if user is None:
+        raise NotFound(
+            f"No active user {username!r}." if username else "Create an admin first: friday createadmin",
+            code="user.not_found",
+        )
+    return user

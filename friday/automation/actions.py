@@ -14,12 +14,14 @@ the same keyed thing twice, so a retried or re-claimed run never duplicates its 
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from typing import Any, ClassVar
 
 from friday.accounts.models import Role, User
 from friday.core import clock
 from friday.core.errors import Collector, FridayError
+from friday.core.ids import valid_id
 
 MAX_ACTIONS = 10
 MAX_DELAY = 60 * 24 * 366  # minutes
@@ -37,7 +39,9 @@ class Skip(FridayError):
     code = "action.skipped"
 
 
-class Action:
+class Action(abc.ABC):
+    """One kind of action. Subclasses say how to validate their settings and how to run for a firing."""
+
     type: ClassVar[str]
     label: ClassVar[str]
     fields: ClassVar[set[str]] = set()
@@ -46,8 +50,9 @@ class Action:
     def clean(self, data: dict[str, Any], errors: Collector, path: str) -> dict[str, Any]:
         return {}
 
+    @abc.abstractmethod
     def run(self, *, rule: Any, firing: Any, run: Any, settings: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Do it; return what the run records. Raise Permanent (no retry) or Skip; anything else retries."""
 
     def describe(self, settings: dict[str, Any]) -> str:
         return self.label
@@ -135,6 +140,7 @@ class CreateReminder(Action):
                 or (
                     who.startswith("user:")
                     and who[5:].isdigit()
+                    and valid_id(int(who[5:]))
                     and User.objects.filter(pk=int(who[5:]), is_active=True).exists()
                 )
             )

@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Q
 
 from friday.core.errors import Collector, ValidationFailed
+from friday.core.ids import valid_id
 from friday.processes import segments
 
 MAX_DEPTH = 6
@@ -67,7 +68,7 @@ def _clean(node: Any, path: str, errors: Collector, depth: int, count: list[int]
     if key == "not":
         return {"not": _clean(value, f"{path}.not", errors, depth + 1, count)}
     if key == "segment":
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not valid_id(value):
             errors.add(f"{path}.segment", "Give a segment's id.", code="invalid.segment")
             return {}
         from friday.processes.models import Segment

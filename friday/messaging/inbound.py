@@ -111,6 +111,8 @@ def file_message(raw: bytes, *, received_at: dt.datetime | None = None) -> Inbou
             sent_at = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
         except (TypeError, ValueError):
             sent_at = None
+        if sent_at is not None and sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=dt.UTC)  # RFC 5322 "-0000": no zone given
         reply_to = _clean(str(message.get("In-Reply-To", "") or "")).strip()[:300]
         references = _clean(str(message.get("References", "") or "")).split()
     except Exception as exc:

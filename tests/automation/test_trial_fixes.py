@@ -157,3 +157,28 @@ def test_a_webhook_to_a_private_address_is_warned_about_and_yaml_times_explained
             ),
         )
     assert "quote it" in exc.value.errors[0].detail
+
+
+def test_ids_that_cannot_exist_are_refused_by_path_not_by_the_database(cast):
+    huge = 10**20
+    with pytest.raises(ValidationFailed) as exc:
+        rule_save(
+            by=cast.manager,
+            data=RuleIn(
+                name="r",
+                trigger={"type": "no_contact", "days": 9},
+                conditions={"segment": huge},
+                actions=[{"type": "add_tag", "tag": "a"}],
+            ),
+        )
+    assert exc.value.errors[0].field == "conditions.segment"
+    with pytest.raises(ValidationFailed) as exc:
+        rule_save(
+            by=cast.manager,
+            data=RuleIn(
+                name="r",
+                trigger={"type": "no_contact", "days": 9},
+                actions=[{"type": "create_reminder", "title": "x", "for": f"user:{huge}"}],
+            ),
+        )
+    assert exc.value.errors[0].field == "actions.0.for"

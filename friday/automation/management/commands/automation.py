@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from friday.accounts.models import Role, User
+from friday.accounts.selectors import acting_user
 from friday.automation import selectors, services
 from friday.automation.models import Rule
 from friday.core import clock
-from friday.core.errors import FridayError, ValidationFailed
+from friday.core.errors import FridayError, NotFound, ValidationFailed
 
 
 class Command(BaseCommand):
@@ -103,17 +104,10 @@ class Command(BaseCommand):
             self._import(options["file"], options["by"])
 
     def _by(self, username: str | None) -> User:
-        users = User.objects.filter(is_active=True)
-        by = (
-            users.filter(username=username).first()
-            if username
-            else users.filter(role=Role.ADMIN).order_by("pk").first()
-        )
-        if by is None:
-            raise CommandError(
-                f"No active user {username!r}." if username else "Create an admin first: friday createadmin"
-            )
-        return by
+        try:
+            return acting_user(username)
+        except NotFound as exc:
+            raise CommandError(exc.detail) from exc
 
     def _import(self, name: str, username: str | None) -> None:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")

@@ -14,8 +14,9 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from friday.accounts.models import Role, User
-from friday.core.errors import FridayError, ValidationFailed
+from friday.accounts.models import User
+from friday.accounts.selectors import acting_user
+from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.processes import records
 from friday.processes.definition import PROCESS_SCHEMA, InvalidDefinition, ProcessDefinition, load
 from friday.processes.drawing import to_dot, to_mermaid
@@ -100,17 +101,10 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {name}: {exc}") from exc
 
     def _user(self, username: str | None) -> User:
-        users = User.objects.filter(is_active=True)
-        user = (
-            users.filter(username=username).first()
-            if username
-            else users.filter(role=Role.ADMIN).order_by("pk").first()
-        )
-        if user is None:
-            raise CommandError(
-                f"No active user {username!r}." if username else "Create an admin first: friday createadmin"
-            )
-        return user
+        try:
+            return acting_user(username)
+        except NotFound as exc:
+            raise CommandError(exc.detail) from exc
 
     def _import(self, text: str, username: str | None, note: str) -> None:
         try:
