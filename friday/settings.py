@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "friday.parties",
     "friday.processes",
     "friday.deals",
+    "friday.jobs",
     "friday.reminders",
     "friday.messaging",
     "friday.automation",

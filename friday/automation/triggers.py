@@ -33,6 +33,7 @@ from friday.core import clock
 from friday.core.errors import Collector
 from friday.core.models import DomainEvent
 from friday.deals.models import Deal
+from friday.jobs.models import Job
 from friday.parties.models import Activity, ActivityKind
 from friday.reminders.models import ACTIVE, Reminder
 
@@ -165,6 +166,8 @@ def _party_ids(subject_type: str, ids: list[int]) -> dict[int, int | None]:
         return dict(Deal.objects.filter(pk__in=ids).values_list("pk", "party_id"))
     if subject_type == "reminder":
         return dict(Reminder.objects.filter(pk__in=ids).values_list("pk", "party_id"))
+    if subject_type == "job":
+        return dict(Job.objects.filter(pk__in=ids).values_list("pk", "party_id"))
     return {}
 
 
