@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/", include("friday.accounts.urls")),
     path("", include("friday.processes.urls")),
     path("deals/", include("friday.deals.urls")),
+    path("jobs/", include("friday.jobs.urls")),
     path("reminders/", include("friday.reminders.urls")),
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),

@@ -16,6 +16,7 @@ from friday.accounts.scoping import visible_q
 from friday.core import clock
 from friday.core.errors import FridayError, NotFound
 from friday.core.ids import valid_id
+from friday.core.money import round_money
 from friday.core.pagination import Page, keyset_page, page_order
 from friday.jobs.models import Asset, Cost, Job, ServicePlan, StaffRate
 from friday.parties.selectors import parties_visible
@@ -266,10 +267,12 @@ def job_costs(*, job: Job) -> QuerySet[Cost]:
 
 def job_margin(*, job: Job, price: Decimal | None = None) -> Margin:
     """Price, cost and margin of a job, in its currency (a job's costs are all in it)."""
+    # Sums come back from SQLite without their scale (201, not 201.00): put the currency's decimals back.
     by_kind = {
-        row["kind"]: row["total"] for row in job.costs.values("kind").annotate(total=Sum("amount")).order_by()
+        row["kind"]: round_money(Decimal(row["total"]), job.currency)
+        for row in job.costs.values("kind").annotate(total=Sum("amount")).order_by()
     }
-    cost = sum(by_kind.values(), Decimal(0))
+    cost = round_money(sum(by_kind.values(), Decimal(0)), job.currency)
     return Margin(
         currency=job.currency,
         price=price if price is not None else job.quoted_price,

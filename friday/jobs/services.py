@@ -518,7 +518,7 @@ def cost_delete(*, by: User, cost: Cost) -> None:
     cost.delete()
 
 
-def _require_manager(by: User) -> None:
+def require_manager(by: User) -> None:
     if not by.can_edit_processes:
         raise PermissionDenied("Only a manager or an admin can do this.", code="permission.manager_only")
 
@@ -526,7 +526,7 @@ def _require_manager(by: User) -> None:
 @transaction.atomic
 def staff_rate_set(*, by: User, user: User, hourly_rate: Any, currency: Any = None) -> StaffRate | None:
     """Set (or, with an empty rate, remove) what an hour of `user`'s time costs."""
-    _require_manager(by)
+    require_manager(by)
     if hourly_rate in (None, ""):
         StaffRate.objects.filter(user=user).delete()
         return None
