@@ -71,6 +71,10 @@ def describe_trigger(trigger: dict[str, Any]) -> str:
         return f"A reminder {trigger['hours']} hours overdue"
     if kind == "chase":
         return f"Chasing a supplier, every {trigger['every_days']} days until done"
+    if kind == "service_due":
+        return f"A service plan due in {trigger['days_before']} days, at {trigger['at']}"
+    if kind == "campaign":
+        return f"On the schedule {trigger['cron']}, each party at most once a {trigger['period']}"
     return f"On the schedule {trigger['cron']}"
 
 

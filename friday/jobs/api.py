@@ -627,20 +627,23 @@ def _plan_in(payload: PlanIn, party_id: int) -> services.PlanIn:
     return data
 
 
+class PlanParams(Schema):
+    party_id: Id | None = None
+    due_within_days: int = Field(30, ge=0, le=3650)
+    cursor: Str500 | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
 @plans_router.get(
     "", response={200: PlanPage, **ERRORS}, summary="Service plans: a party's, or all coming due"
 )
-def plan_list(
-    request: AuthedRequest,
-    party_id: Id | None = None,
-    due_within_days: int = Field(30, ge=0, le=3650),
-    cursor: Str500 | None = None,
-    limit: int = Field(50, ge=1, le=200),
-):
-    if party_id is not None:
-        party = _party(request, party_id)
+def plan_list(request: AuthedRequest, params: Query[PlanParams]):
+    if params.party_id is not None:
+        party = _party(request, params.party_id)
         return {"items": list(party.service_plans.order_by("next_due_on", "id")[:500]), "next_cursor": None}
-    page = selectors.plans_due(user=request.user, within_days=due_within_days, cursor=cursor, limit=limit)
+    page = selectors.plans_due(
+        user=request.user, within_days=params.due_within_days, cursor=params.cursor, limit=params.limit
+    )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

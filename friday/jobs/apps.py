@@ -7,7 +7,7 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        from friday.jobs import records  # noqa: F401  (registers jobs with stage_move)
+        from friday.jobs import records, segments  # noqa: F401  (jobs with stage_move; the paid-jobs filter)
         from friday.jobs.views import party_section
         from friday.parties.views import register_detail_section
 

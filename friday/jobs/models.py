@@ -64,6 +64,8 @@ class ServicePlan(models.Model):
         indexes = [
             models.Index(fields=["next_due_on", "id"], condition=Q(active=True), name="plan_due_idx"),
             models.Index(fields=["party"], name="plan_party_idx"),
+            # The service-due sweep also looks at plans changed since it last looked.
+            models.Index(fields=["updated_at"], name="plan_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(every__gte=1), name="plan_every_positive"),
