@@ -74,6 +74,12 @@ class ServicePlan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def interval_text(self) -> str:
+        """ "every year", "every 6 months"."""
+        unit = str(self.unit).removesuffix("s")
+        return f"every {unit}" if self.every == 1 else f"every {self.every} {unit}s"
+
 
 class Job(StagedRecord):
     """Work done for a client party: booked, scheduled, done, invoiced — moved only by `stage_move`."""
