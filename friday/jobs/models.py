@@ -121,10 +121,17 @@ class Job(StagedRecord):
     class Meta:
         indexes = [
             models.Index(fields=["process", "stage", "stage_entered_at", "id"], name="job_board_idx"),
+            # The board's counts and quoted totals from indexes alone: open jobs (a partial index), and those
+            # closed lately (a closed_at range) — as for deals.
             models.Index(
-                fields=["process", "stage", "id"], condition=Q(closed_at__isnull=True), name="job_open_idx"
+                fields=["process", "stage", "currency", "quoted_price", "id"],
+                condition=Q(closed_at__isnull=True),
+                name="job_open_count_idx",
             ),
-            models.Index(fields=["process", "closed_at", "stage"], name="job_closed_idx"),
+            models.Index(
+                fields=["process", "closed_at", "stage", "currency", "quoted_price"],
+                name="job_closed_count_idx",
+            ),
             models.Index(
                 fields=["owner", "process", "stage", "stage_entered_at", "id"], name="job_owner_idx"
             ),

@@ -3,8 +3,6 @@ the margin; add a service plan and book its next visit from Services due."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
