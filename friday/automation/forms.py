@@ -130,7 +130,12 @@ class RuleForm(forms.Form):
         help_text="minute hour day month weekday — 0 9 * * 1 is Mondays at 9:00",
     )
     due_days_before = forms.IntegerField(
-        label="Days before it is due", required=False, min_value=0, max_value=365, initial=14
+        label="Days' notice",
+        required=False,
+        min_value=0,
+        max_value=365,
+        initial=14,
+        help_text="How many days before the plan is due",
     )
     period = forms.ChoiceField(label="Each party at most", required=False, choices=PERIODS, initial="year")
     match = forms.ChoiceField(
