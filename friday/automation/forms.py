@@ -33,6 +33,9 @@ EVENTS = [
     ("job.stage_entered", "A job enters a stage"),
     ("reminder.created", "A reminder is made"),
     ("reminder.done", "A reminder is done"),
+    ("invoice.issued", "An invoice is issued"),
+    ("invoice.paid", "An invoice is paid in full"),
+    ("invoice.overdue", "An invoice becomes overdue"),
 ]
 TRIGGERS = [
     ("yearly", "Every year on a date (birthday, customer anniversary)"),
@@ -42,6 +45,7 @@ TRIGGERS = [
     ("event", "Something happens"),
     ("date", "Before or after a deal's expected close"),
     ("cron", "On a schedule"),
+    ("invoice_overdue", "An invoice is overdue"),
 ]
 CONDITIONS = [
     ("", "—"),
@@ -108,6 +112,9 @@ class RuleForm(forms.Form):
     )
     days = forms.IntegerField(
         label="Days without contact", required=False, min_value=1, max_value=3650, initial=60
+    )
+    overdue_days = forms.IntegerField(
+        label="Days after the due date", required=False, min_value=0, max_value=3650, initial=7
     )
     hours = forms.IntegerField(label="Hours overdue", required=False, min_value=0, max_value=8760, initial=24)
     every_days = forms.IntegerField(
@@ -249,6 +256,9 @@ class RuleForm(forms.Form):
             return {"type": "reminder_overdue", "hours": c.get("hours") if c.get("hours") is not None else 24}
         if kind == "chase":
             return {"type": "chase", "every_days": c.get("every_days") or 3}
+        if kind == "invoice_overdue":
+            days = c.get("overdue_days")
+            return {"type": kind, "days": 7 if days is None else days, "at": c.get("at") or "09:00"}
         return {"type": "cron", "cron": c.get("cron") or ""}
 
     def conditions(self, keep: dict[str, Any]) -> dict[str, Any]:
@@ -328,7 +338,7 @@ class RuleForm(forms.Form):
             "days_before": "days_before",
             "at": "at",
             "offset_minutes": "offset_minutes",
-            "days": "days",
+            "days": "overdue_days" if self.cleaned_data.get("trigger_type") == "invoice_overdue" else "days",
             "hours": "hours",
             "cron": "cron",
             "type": "trigger_type",
@@ -386,6 +396,8 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
         data.update(yearly_field=t["field"], days_before=t["days_before"], at=t["at"])
     elif t["type"] == "date":
         data.update(date_field=t["field"], offset_minutes=t["offset_minutes"], at=t["at"])
+    elif t["type"] == "invoice_overdue":
+        data.update(overdue_days=t["days"], at=t["at"])
     elif t["type"] in ("no_contact", "reminder_overdue", "chase", "cron"):
         key = {"no_contact": "days", "reminder_overdue": "hours", "chase": "every_days", "cron": "cron"}[
             t["type"]
