@@ -157,3 +157,7 @@ triggers.register(
         still_due=still_overdue,
     )
 )
+
+from friday.billing import starters as billing_starters  # noqa: E402  (after the action and trigger exist)
+
+billing_starters.add()
