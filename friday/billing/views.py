@@ -20,6 +20,7 @@ from friday.billing.models import Invoice, InvoiceStatus
 from friday.core import clock
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
+from friday.core.money import money
 from friday.parties.models import Activity
 from friday.parties.selectors import party_get
 
@@ -175,7 +176,7 @@ def payment_record(request: AuthedRequest, invoice_id: int) -> HttpResponse:
             invoice.refresh_from_db()
             messages.success(
                 request,
-                f"Payment of {payment.amount} {invoice.currency} recorded"
+                f"Payment of {money(payment.amount, invoice.currency)} recorded"
                 + (": paid in full." if invoice.status == InvoiceStatus.PAID else "."),
             )
             return redirect("billing:detail", invoice.pk)
