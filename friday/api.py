@@ -13,6 +13,7 @@ from ninja.security import HttpBearer, SessionAuth
 from friday.accounts.api import router as accounts_router
 from friday.accounts.services import token_authenticate
 from friday.automation.api import router as rules_router
+from friday.billing.api import router as invoices_router
 from friday.core.errors import FridayError
 from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
@@ -73,6 +74,7 @@ api.add_router("/assets", assets_router)
 api.add_router("/service-plans", plans_router)
 api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
+api.add_router("/invoices", invoices_router)
 
 
 def _error(

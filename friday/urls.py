@@ -22,5 +22,6 @@ urlpatterns = [
     path("reminders/", include("friday.reminders.urls")),
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),
+    path("billing/", include("friday.billing.urls")),
     path("api/v1/", api.urls),
 ]

@@ -34,6 +34,9 @@ EVENTS = [
     ("job.completed", "A job is complete"),
     ("reminder.created", "A reminder is made"),
     ("reminder.done", "A reminder is done"),
+    ("invoice.issued", "An invoice is issued"),
+    ("invoice.paid", "An invoice is paid in full"),
+    ("invoice.overdue", "An invoice becomes overdue"),
 ]
 TRIGGERS = [
     ("yearly", "Every year on a date (birthday, customer anniversary)"),
@@ -45,6 +48,7 @@ TRIGGERS = [
     ("service_due", "A service plan comes due"),
     ("campaign", "A campaign: on a schedule, to each party once per period"),
     ("cron", "On a schedule"),
+    ("invoice_overdue", "An invoice is overdue"),
 ]
 PERIODS = [
     ("year", "once a year"),
@@ -117,6 +121,9 @@ class RuleForm(forms.Form):
     )
     days = forms.IntegerField(
         label="Days without contact", required=False, min_value=1, max_value=3650, initial=60
+    )
+    overdue_days = forms.IntegerField(
+        label="Days after the due date", required=False, min_value=0, max_value=3650, initial=7
     )
     hours = forms.IntegerField(label="Hours overdue", required=False, min_value=0, max_value=8760, initial=24)
     every_days = forms.IntegerField(
@@ -276,6 +283,9 @@ class RuleForm(forms.Form):
             }
         if kind == "campaign":
             return {"type": "campaign", "cron": c.get("cron") or "", "period": c.get("period") or "year"}
+        if kind == "invoice_overdue":
+            days = c.get("overdue_days")
+            return {"type": kind, "days": 7 if days is None else days, "at": c.get("at") or "09:00"}
         return {"type": "cron", "cron": c.get("cron") or ""}
 
     def conditions(self, keep: dict[str, Any]) -> dict[str, Any]:
@@ -355,7 +365,7 @@ class RuleForm(forms.Form):
             "days_before": "days_before",
             "at": "at",
             "offset_minutes": "offset_minutes",
-            "days": "days",
+            "days": "overdue_days" if self.cleaned_data.get("trigger_type") == "invoice_overdue" else "days",
             "hours": "hours",
             "cron": "cron",
             "period": "period",
@@ -420,6 +430,8 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
         data.update(due_days_before=t["days_before"], at=t["at"])
     elif t["type"] == "campaign":
         data.update(cron=t["cron"], period=t["period"])
+    elif t["type"] == "invoice_overdue":
+        data.update(overdue_days=t["days"], at=t["at"])
     elif t["type"] in ("no_contact", "reminder_overdue", "chase", "cron"):
         key = {"no_contact": "days", "reminder_overdue": "hours", "chase": "every_days", "cron": "cron"}[
             t["type"]

@@ -243,9 +243,10 @@ def _template_findings(
     ]
     if out or kind == "event":
         return out  # an event's details depend on the event: not checked here
+    from friday.automation.triggers import REGISTERED
     from friday.messaging.rendering import TEXT_ENV
 
-    known = RECORD_FIELDS.get(kind, set())
+    known = RECORD_FIELDS.get(kind) or (set(REGISTERED[kind].record_fields) if kind in REGISTERED else set())
     for source in (template.subject, template.body_text, template.body_html):
         tree = TEXT_ENV.parse(source)
         # record.x|default(…) and record.x or … cope with a missing detail: those are fine.

@@ -25,7 +25,7 @@ import calendar
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,14 +70,47 @@ class Match:
     snapshot: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TimeTrigger:
+    """A time trigger added by an app above automation (an invoice overdue): its settings, its matches in a
+    window, the record details it gives templates, a description in words, and `still_due`, which says why a
+    firing no longer applies when its action runs (the invoice was paid meanwhile), or "" when it does."""
+
+    type: str
+    label: str
+    fields: frozenset[str]
+    clean: Callable[[dict[str, Any], Collector, str], dict[str, Any]]
+    matches: Callable[[dict[str, Any], dt.datetime, dt.datetime], Iterator[Match]]
+    describe: Callable[[dict[str, Any]], str]
+    record_fields: frozenset[str] = frozenset()
+    still_due: Callable[[Any], str] | None = None
+
+
+REGISTERED: dict[str, TimeTrigger] = {}
+
+
+def register(trigger: TimeTrigger) -> None:
+    REGISTERED[trigger.type] = trigger
+
+
 def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
     errors = Collector()
-    if not isinstance(data, dict) or data.get("type") not in TYPES:
+    if not isinstance(data, dict) or data.get("type") not in (*TYPES, *REGISTERED):
         errors.add(
-            f"{prefix}.type", f"A trigger's type is one of {', '.join(TYPES)}.", code="invalid.trigger"
+            f"{prefix}.type",
+            f"A trigger's type is one of {', '.join((*TYPES, *REGISTERED))}.",
+            code="invalid.trigger",
         )
         errors.raise_if_any()
     kind = data["type"]
+    if kind in REGISTERED:
+        extra = REGISTERED[kind]
+        for name in data:
+            if name not in extra.fields | {"type"}:
+                errors.add(f"{prefix}.{name}", f"A {kind} trigger has no {name!r}.", code="invalid.field")
+        cleaned = {"type": kind, **extra.clean(data, errors, prefix)}
+        errors.raise_if_any()
+        return cleaned
     allowed = {
         "event": {"type", "event", "fields", "stage"},
         "yearly": {"type", "field", "days_before", "at"},
@@ -518,3 +551,5 @@ def time_matches(
         yield from service_due_matches(trigger, start, end)
     elif kind == "campaign":
         yield from campaign_matches(trigger, start, end, parties)
+    elif kind in REGISTERED:
+        yield from REGISTERED[kind].matches(trigger, start, end)

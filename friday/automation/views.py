@@ -16,6 +16,7 @@ from friday.automation import selectors, services
 from friday.automation.forms import EVENTS, RuleForm, initial_from
 from friday.automation.lint import lint_rule
 from friday.automation.models import Rule, RunStatus
+from friday.automation.triggers import REGISTERED
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.messaging.models import MessageTemplate
@@ -55,6 +56,8 @@ def rule_list(request: AuthedRequest) -> HttpResponse:
 def describe_trigger(trigger: dict[str, Any]) -> str:
     """A trigger in words, for the rules list."""
     kind = trigger["type"]
+    if kind in REGISTERED:
+        return REGISTERED[kind].describe(trigger)
     if kind == "event":
         text = dict(EVENTS).get(trigger["event"], trigger["event"])
         return text + (f" ({trigger['stage']})" if trigger.get("stage") else "")

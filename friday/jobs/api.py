@@ -74,7 +74,10 @@ class JobMoveIn(InSchema):
 
 class MarginOut(Schema):
     currency: str
-    price: Decimal | None
+    price: Decimal | None = Field(
+        description="Invoiced before tax once the job has an issued invoice, else quoted"
+    )
+    price_source: str = Field(description="invoiced or quoted")
     cost: Decimal
     margin: Decimal | None
     margin_percent: Decimal | None
@@ -143,6 +146,7 @@ class JobDetailOut(JobOut):
         return {
             "currency": margin.currency,
             "price": margin.price,
+            "price_source": margin.price_source,
             "cost": margin.cost,
             "margin": margin.margin,
             "margin_percent": margin.margin_percent,

@@ -246,9 +246,10 @@ def job_history(*, job: Job) -> QuerySet[StageChange]:
 @dataclass
 class Margin:
     currency: str
-    price: Decimal | None  # the quoted price (or, once invoiced, what was invoiced: billing says)
+    price: Decimal | None  # what was invoiced (net of tax) once the job is invoiced, else the quoted price
     cost: Decimal
     by_kind: dict[str, Decimal]
+    price_source: str = "quoted"  # "quoted" or "invoiced"
 
     @property
     def margin(self) -> Decimal | None:
@@ -265,19 +266,38 @@ def job_costs(*, job: Job) -> QuerySet[Cost]:
     return job.costs.select_related("staff", "supplier", "created_by").order_by("incurred_on", "id")
 
 
+def invoiced_net(job: Job) -> Decimal | None:
+    """What the job's issued invoices come to before tax (voided ones and drafts left out); None if none."""
+    invoices = getattr(job, "invoices", None)  # billing's reverse relation
+    if invoices is None:
+        return None
+    total = (
+        invoices.filter(kind="invoice")
+        .exclude(status__in=("draft", "void"))
+        .aggregate(net=Sum("subtotal"))["net"]
+    )
+    return None if total is None else round_money(Decimal(total), job.currency)
+
+
 def job_margin(*, job: Job, price: Decimal | None = None) -> Margin:
-    """Price, cost and margin of a job, in its currency (a job's costs are all in it)."""
+    """Price, cost and margin of a job, in its currency (a job's costs are all in it). The price is what was
+    invoiced, net of tax, once the job has an issued invoice; before that, the quoted price."""
     # Sums come back from SQLite without their scale (201, not 201.00): put the currency's decimals back.
     by_kind = {
         row["kind"]: round_money(Decimal(row["total"]), job.currency)
         for row in job.costs.values("kind").annotate(total=Sum("amount")).order_by()
     }
     cost = round_money(sum(by_kind.values(), Decimal(0)), job.currency)
+    source = "quoted"
+    if price is None:
+        price = invoiced_net(job)
+        source = "invoiced" if price is not None else "quoted"
     return Margin(
         currency=job.currency,
         price=price if price is not None else job.quoted_price,
         cost=cost,
         by_kind=by_kind,
+        price_source=source,
     )
 
 

@@ -219,3 +219,21 @@ def test_a_completed_job_services_its_plan(job_process, cast):
     with pytest.raises(ValidationFailed):
         plan_save(by=cast.alice, party=party, data=PlanIn(name="x", every=0))
     assert ServicePlan.objects.count() == 1
+
+
+def test_the_margin_uses_what_was_invoiced_once_the_job_is_invoiced(job_process, cast):
+    from friday.billing.services import invoice_from_job, invoice_issue, invoice_void
+
+    party = make_person(cast.alice, emails=["ada@example.com"])
+    job = job_create(by=cast.alice, party=party, data=JobIn(title="Boiler", quoted_price="500.00"))
+    cost_add(by=cast.alice, job=job, data=CostIn(kind="materials", description="Pump", unit_cost="100"))
+    assert job_margin(job=job).price_source == "quoted"
+    invoice = invoice_from_job(by=cast.alice, job=job)
+    assert job_margin(job=job).price == Decimal("500.00")  # a draft is not yet invoiced
+    invoice_issue(by=cast.alice, invoice=invoice, send=False)
+    margin = job_margin(job=job)
+    assert margin.price_source == "invoiced" and margin.price == invoice.subtotal
+    assert margin.margin == invoice.subtotal - Decimal("100.00")
+    invoice_void(by=cast.alice, invoice=invoice, reason="Wrong address")
+    # Voided (and its credit note): not invoiced any more; back to the quote.
+    assert job_margin(job=job).price_source == "quoted"

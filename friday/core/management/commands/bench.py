@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{generate,run,processes,jobs,automation}"
+            dest="action", required=True, metavar="{generate,run,processes,jobs,billing,automation}"
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -52,6 +52,14 @@ class Command(BaseCommand):
             "--messages", type=int, default=2000, help="Messages to drain to a local SMTP server"
         )
 
+        bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
+        bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
+        bill.add_argument("--invoices", type=int, default=200_000)
+        bill.add_argument("--batch", type=int, default=5_000, help="Invoices per transaction")
+        bill.add_argument("--runs", type=int, default=5, help="Timed runs per measure")
+        bill.add_argument("--seed", type=int, default=1)
+        bill.add_argument("--force", action="store_true", help="Delete earlier bench invoices first")
+
     def handle(self, *args, action: str, **options) -> None:
         root = str(settings.BASE_DIR)
         if root not in sys.path:
@@ -76,6 +84,19 @@ class Command(BaseCommand):
                         console=console,
                     )
                 jobs.report(made, jobs.run(runs=options["runs"], console=console), console)
+            elif action == "billing":
+                from bench import billing
+
+                made = None
+                if options["generate"]:
+                    made = billing.generate(
+                        invoices=options["invoices"],
+                        seed=options["seed"],
+                        batch=options["batch"],
+                        force=options["force"],
+                        console=console,
+                    )
+                billing.report(made, billing.run(runs=options["runs"], console=console), console)
             elif action == "automation":
                 from bench import automation
 
