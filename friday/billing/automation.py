@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from friday.automation import actions, triggers
-from friday.billing.models import OPEN_STATUSES, Invoice, InvoiceKind, InvoiceStatus
+from friday.billing.models import OPEN_STATUSES, Invoice, InvoiceKind, InvoiceStatus, open_invoices
 from friday.core import clock
 from friday.core.errors import Collector, FridayError
 from friday.core.money import money
@@ -98,7 +98,8 @@ def overdue_matches(
     if not due_dates:
         return
     rows = (
-        Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__in=due_dates)
+        open_invoices(Invoice.objects.all())
+        .filter(due_date__in=due_dates)
         .order_by("due_date", "id")
         .only("pk", "party_id", "number", "total", "balance", "currency", "due_date", "issue_date")
     )

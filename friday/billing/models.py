@@ -3,6 +3,8 @@ counters that number them without gaps."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -23,6 +25,15 @@ class InvoiceStatus(models.TextChoices):
 
 # An invoice that still has money owing on it: what the overdue sweep and the reminder rules look at.
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+# The open-invoice partial index's condition, as literal SQL. SQLite uses a partial index only when the query
+# repeats its condition in a form it can prove, and Django sends the values as parameters, which it cannot: the
+# overdue list took 0.5–1 s over 200k invoices without it. Queries on open invoices add this (`open_invoices`).
+OPEN_INVOICE_SQL = '"billing_invoice"."status" IN (\'issued\', \'partially_paid\') AND "billing_invoice"."kind" = \'invoice\''
+
+
+def open_invoices(qs: Any) -> Any:
+    """`qs` narrowed to open invoices (issued or partly paid, not credit notes), in the index's own words."""
+    return qs.extra(where=[OPEN_INVOICE_SQL])  # noqa: S610 (a constant, no input)
 
 
 class Invoice(models.Model):

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
-from friday.billing.models import OPEN_STATUSES, Invoice, InvoiceKind, InvoiceStatus, Payment
+from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment, open_invoices
 from friday.billing.totals import Totals, totals_of
 from friday.core import clock
 from friday.core.errors import FridayError, NotFound
@@ -68,7 +68,7 @@ def invoice_queryset(*, user: User, filters: InvoiceFilters) -> QuerySet[Invoice
                 f"Status is one of {', '.join(STATUSES)}.", code="invalid.status", field="status"
             )
         if filters.status == "overdue":
-            qs = qs.filter(status__in=OPEN_STATUSES, kind=InvoiceKind.INVOICE, due_date__lt=clock.today())
+            qs = open_invoices(qs).filter(due_date__lt=clock.today())
         else:
             qs = qs.filter(status=filters.status)
     if filters.kind:

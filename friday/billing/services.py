@@ -24,6 +24,7 @@ from friday.billing.models import (
     InvoiceStatus,
     Payment,
     PaymentMethod,
+    open_invoices,
 )
 from friday.billing.selectors import invoice_get
 from friday.billing.totals import HUNDRED, line_net, totals_of
@@ -608,13 +609,8 @@ def overdue_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> int:
     while True:
         with transaction.atomic():
             rows = list(
-                Invoice.objects.select_for_update(skip_locked=True)
-                .filter(
-                    kind=InvoiceKind.INVOICE,
-                    status__in=(InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID),
-                    due_date__lt=today,
-                    overdue_notified_at__isnull=True,
-                )
+                open_invoices(Invoice.objects.select_for_update(skip_locked=True))
+                .filter(due_date__lt=today, overdue_notified_at__isnull=True)
                 .order_by("due_date", "id")
                 .values_list("pk", "party_id", "number", "total", "balance", "currency", "due_date")[:batch]
             )
