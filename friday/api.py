@@ -16,6 +16,7 @@ from friday.automation.api import router as rules_router
 from friday.core.errors import FridayError
 from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
+from friday.feedback.api import router as feedback_router
 from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
 from friday.processes.api import moves_router, segments_router, terms_router
@@ -66,6 +67,7 @@ api.add_router("/deals", deals_router)
 api.add_router("/lost-reasons", lost_reasons_router)
 api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
+api.add_router("/feedback", feedback_router)
 
 
 def _error(
