@@ -233,8 +233,8 @@ def request_create(request: AuthedRequest, payload: RequestIn):
     made, raw = services.feedback_request(survey=survey, party=party, record=record, by=request.user)
     assert raw is not None  # no key: always a new request
     made = selectors.request_get(user=request.user, request_id=made.pk)
-    out = RequestOut.from_orm(made).model_dump()
-    return Status(201, {**out, "url": services.feedback_url(raw)})
+    made.url = services.feedback_url(raw)  # type: ignore[attr-defined]
+    return Status(201, made)
 
 
 @router.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, summary="Get a feedback request")

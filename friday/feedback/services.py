@@ -68,6 +68,20 @@ def require_survey_editor(user: User) -> None:
 # --- surveys ---------------------------------------------------------------------------------------------------
 
 
+def survey_defaults_install() -> int:
+    """Add the default surveys (nps, csat) that are missing — the starter rules ask with them. Returns how many
+    were added; one that exists is left as the business changed it."""
+    from friday.feedback.defaults import DEFAULT_SURVEYS
+
+    added = 0
+    for values in DEFAULT_SURVEYS:
+        _, created = Survey.objects.get_or_create(
+            key=values["key"], defaults={**values, "updated_at": clock.now()}
+        )
+        added += created
+    return added
+
+
 @dataclass
 class SurveyIn:
     name: Any = UNSET

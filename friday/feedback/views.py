@@ -143,7 +143,8 @@ def _bar(value: float | None, diverging: bool) -> dict[str, float]:
 def report_page(request: AuthedRequest) -> HttpResponse:
     surveys = list(selectors.survey_list())
     errors: list[FridayError] = []
-    key = request.GET.get("survey") or (surveys[0].key if surveys else "")
+    default = next((s.key for s in surveys if s.kind == SurveyKind.NPS), surveys[0].key if surveys else "")
+    key = request.GET.get("survey") or default
     period = request.GET.get("period", "month")
     since = _date(request.GET.get("since", ""), "since", errors)
     until = _date(request.GET.get("until", ""), "until", errors)

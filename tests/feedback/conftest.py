@@ -16,6 +16,14 @@ def clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def default_surveys(db):
+    """The data migration's surveys: a transactional test's flush removes them, so put them back."""
+    from friday.feedback.services import survey_defaults_install
+
+    survey_defaults_install()
+
+
 @pytest.fixture
 def nps(db) -> Survey:
     return Survey.objects.get(key="nps")
