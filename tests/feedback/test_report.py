@@ -32,7 +32,6 @@ def test_nps_per_month_quarter_and_segment(cast, nps):
     # February: 0, 6, 10 → promoters 1, detractors 2 of 3 → (1 − 2) / 3 = −33.3
     for party, score in ((others, 0), (others, 6), (vips, 10)):
         answer(party, nps, score, at(2026, 2, 10, 12))
-    # 23:30 on 31 March in London is still March (British Summer Time starts on the 29th: 22:30 UTC).
     answer(others, nps, 8, at(2026, 3, 31, 23, 30))
     result = report(user=cast.manager, survey=nps, since=dt.date(2026, 1, 1), until=dt.date(2026, 4, 30))
     by_label = {f.label: f for f in result.periods}
@@ -68,6 +67,19 @@ def test_nps_per_month_quarter_and_segment(cast, nps):
         segment_id=segment.pk,
     )
     assert [f.responses for f in narrowed.periods] == [2, 1, 0] and narrowed.total.nps == 100.0
+
+
+def test_periods_are_on_the_business_clock(cast, nps, settings):
+    settings.TIME_ZONE = "Europe/London"
+    party = make_person(cast.alice, "Ada")
+    # 00:30 on 1 April in London (summer time) is 23:30 on 31 March in UTC: it counts in April.
+    answer(party, nps, 10, at(2026, 4, 1, 0, 30))
+    answer(party, nps, 0, at(2026, 3, 31, 23, 30))
+    result = report(user=cast.manager, survey=nps, since=dt.date(2026, 3, 1), until=dt.date(2026, 4, 30))
+    assert [(f.label, f.promoters, f.detractors) for f in result.periods] == [
+        ("Mar 2026", 0, 1),
+        ("Apr 2026", 1, 0),
+    ]
 
 
 def test_csat_share_and_average(cast, csat):
