@@ -24,6 +24,14 @@ MAX_LIMIT = 200
 PERIODS = ("month", "quarter")
 MAX_PERIODS = 60  # five years of months on one page
 MAX_SEGMENTS = 50
+# Dates a report or a list may ask about: wide enough for any business, narrow enough to never overflow.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+def _check_dates(errors: Collector, **dates: dt.date | None) -> None:
+    for name, value in dates.items():
+        if value is not None and not EARLIEST <= value <= LATEST:
+            errors.add(name, f"Give a date from {EARLIEST.year} to {LATEST.year}.", code="invalid.date")
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -31,7 +39,8 @@ def survey_list() -> QuerySet[Survey]:
 
 
 def survey_get(*, key: str) -> Survey:
-    survey = Survey.objects.filter(key=key).first() if isinstance(key, str) and len(key) <= 40 else None
+    ok = isinstance(key, str) and len(key) <= 40 and "\x00" not in key
+    survey = Survey.objects.filter(key=key).first() if ok else None
     if survey is None:
         raise NotFound("No such survey.", code="survey.not_found", field="survey")
     return survey
@@ -94,7 +103,8 @@ def response_list(
         errors.add("limit", f"Limit must be between 1 and {MAX_LIMIT}.", code="invalid.limit")
     qs = responses_visible(user)
     if filters.survey:
-        survey = Survey.objects.filter(key=filters.survey).first() if len(filters.survey) <= 40 else None
+        ok = len(filters.survey) <= 40 and "\x00" not in filters.survey
+        survey = Survey.objects.filter(key=filters.survey).first() if ok else None
         if survey is None:
             errors.add("survey", f"There is no survey {filters.survey!r}.", code="invalid.survey")
         else:
@@ -110,7 +120,8 @@ def response_list(
             errors.add("party_id", "No such id.", code="invalid.id")
         else:
             qs = qs.filter(party_id=filters.party_id)
-    if filters.since and filters.until and filters.since > filters.until:
+    _check_dates(errors, since=filters.since, until=filters.until)
+    if not errors and filters.since and filters.until and filters.since > filters.until:
         errors.add("until", "The end is before the start.", code="invalid.range")
     errors.raise_if_any()
     if filters.since:
@@ -244,6 +255,8 @@ def report_range(since: dt.date | None, until: dt.date | None, period: str) -> t
     errors = Collector()
     if period not in PERIODS:
         errors.add("period", "A period is month or quarter.", code="invalid.period")
+    _check_dates(errors, since=since, until=until)
+    errors.raise_if_any()
     default_since, default_until = default_range()
     since, until = since or default_since, until or default_until
     if since > until:

@@ -16,6 +16,7 @@ from friday.accounts.scoping import require_write
 from friday.core import clock
 from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied
 from friday.core.events import event_emit
+from friday.core.ids import valid_id
 from friday.feedback.models import SCALES, FeedbackRequest, Response, Survey, SurveyKind, category_for
 from friday.parties.models import Party
 from friday.parties.services import timeline_add
@@ -182,8 +183,17 @@ def feedback_request(
     errors = Collector()
     if record is not None:
         record_type, record_id = record
-        if not record_type or len(record_type) > 16 or not isinstance(record_id, int) or record_id < 1:
-            errors.add("record", "Give a record's type and id.", code="invalid.record")
+        if (
+            not isinstance(record_type, str)
+            or not record_type
+            or len(record_type) > 16
+            or "\x00" in record_type
+        ):
+            errors.add(
+                "record_type", "A record's type has 1 to 16 characters, e.g. job.", code="invalid.record"
+            )
+        if not isinstance(record_id, int) or isinstance(record_id, bool) or not valid_id(record_id):
+            errors.add("record_id", "Give the record's id.", code="invalid.record")
     errors.raise_if_any()
     raw = secrets.token_urlsafe(32)
     now = clock.now()

@@ -113,3 +113,20 @@ def test_the_report_over_the_api(cast, api_for, nps):
         response = alice.get("/feedback/report", **params)
         assert response.json()["field"] == field, params
         assert response.status_code in (404, 422), params
+
+
+def test_dates_out_of_range_and_nul_bytes_are_refused_not_crashed(cast, api_for):
+    manager = api_for(cast.manager)
+    for path, params, field in (
+        ("/feedback/report", {"until": "9999-12-31", "since": "9999-12-01"}, "since"),
+        ("/feedback/responses", {"until": "9999-12-31"}, "until"),
+        ("/feedback/responses", {"survey": "n\x00ps"}, "survey"),
+    ):
+        response = manager.get(path, **params)
+        assert (response.status_code, response.json()["field"]) == (422, field), params
+    assert manager.get("/feedback/surveys/n%00ps").status_code == 404
+    ada = make_person(cast.manager, "Ada")
+    response = manager.post(
+        "/feedback/requests", {"survey": "nps", "party_id": ada.pk, "record_type": "x" * 17, "record_id": 3}
+    )
+    assert (response.status_code, response.json()["field"]) == (422, "record_type")
