@@ -328,11 +328,10 @@ def feedback_answer(*, token: Any, score: Any, comment: Any = "") -> Response:
             comment=text,
             answered_at=now,
         )
-        quoted = f": “{text[:120]}{'…' if len(text) > 120 else ''}”" if text else ""
         timeline_add(
             party,
             event="feedback.received",
-            subject=f"{survey.name} — {_label(survey, value)} ({category}){quoted}",
+            subject=f"{survey.name} — {_label(survey, value)} ({category})",
             body=text,
             by=None,
             data={"response_id": response.pk, "survey": survey.key, "score": value, "category": category},

@@ -64,7 +64,7 @@ def test_an_answer_lands_on_the_timeline_and_raises_an_event(cast, ada, nps):
     request.refresh_from_db()
     assert request.answered_at == response.answered_at
     entry = Activity.objects.get(party=ada, event="feedback.received")
-    assert "NPS 3/10" in entry.subject and "The engineer was late." in entry.subject
+    assert entry.subject == "Would you recommend us? — NPS 3/10 (detractor)"
     assert entry.body == "The engineer was late."
     event = DomainEvent.objects.get(name="feedback.received")
     assert event.subject_type == "response" and event.subject_id == response.pk
