@@ -13,10 +13,13 @@ from ninja.security import HttpBearer, SessionAuth
 from friday.accounts.api import router as accounts_router
 from friday.accounts.services import token_authenticate
 from friday.automation.api import router as rules_router
+from friday.billing.api import router as invoices_router
 from friday.core.errors import FridayError
 from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
 from friday.feedback.api import router as feedback_router
+from friday.jobs.api import assets_router, costs_router, plans_router, rates_router
+from friday.jobs.api import router as jobs_router
 from friday.parties.api import fields_router
 from friday.parties.api import router as parties_router
 from friday.processes.api import moves_router, segments_router, terms_router
@@ -65,9 +68,15 @@ api.add_router("/moves", moves_router)
 api.add_router("/segments", segments_router)
 api.add_router("/deals", deals_router)
 api.add_router("/lost-reasons", lost_reasons_router)
+api.add_router("/jobs", jobs_router)
+api.add_router("/costs", costs_router)
+api.add_router("/staff-rates", rates_router)
+api.add_router("/assets", assets_router)
+api.add_router("/service-plans", plans_router)
 api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
 api.add_router("/feedback", feedback_router)
+api.add_router("/invoices", invoices_router)
 
 
 def _error(

@@ -64,9 +64,11 @@ INSTALLED_APPS = [
     "friday.parties",
     "friday.processes",
     "friday.deals",
+    "friday.jobs",
     "friday.reminders",
     "friday.messaging",
     "friday.automation",
+    "friday.billing",
     "friday.feedback",
     "friday.web",
 ]
@@ -230,6 +232,18 @@ FRIDAY_BUSINESS_NAME = os.environ.get("FRIDAY_BUSINESS_NAME", "Our business")
 FRIDAY_BUSINESS_EMAIL = os.environ.get("FRIDAY_BUSINESS_EMAIL", "")
 FRIDAY_BUSINESS_PHONE = os.environ.get("FRIDAY_BUSINESS_PHONE", "")
 FRIDAY_BUSINESS_WEBSITE = os.environ.get("FRIDAY_BUSINESS_WEBSITE", "")
+# On invoices: the business's postal address (lines separated by "\n" or newlines), tax number, how to pay.
+FRIDAY_BUSINESS_ADDRESS = os.environ.get("FRIDAY_BUSINESS_ADDRESS", "").replace("\\n", "\n")
+FRIDAY_BUSINESS_TAX_ID = os.environ.get("FRIDAY_BUSINESS_TAX_ID", "")
+FRIDAY_PAYMENT_DETAILS = os.environ.get("FRIDAY_PAYMENT_DETAILS", "").replace("\\n", "\n")
+# Invoices: numbers are PREFIX + year + "-" + a gap-free sequence (2026-0001; credit notes CN-2026-0001).
+FRIDAY_INVOICE_PREFIX = os.environ.get("FRIDAY_INVOICE_PREFIX", "")
+FRIDAY_CREDIT_NOTE_PREFIX = os.environ.get("FRIDAY_CREDIT_NOTE_PREFIX", "CN-")
+FRIDAY_INVOICE_TERMS_DAYS = int(os.environ.get("FRIDAY_INVOICE_TERMS_DAYS", "30"))
+# The tax rate (percent) a new invoice line gets unless it says otherwise.
+FRIDAY_TAX_RATE = os.environ.get("FRIDAY_TAX_RATE", "20")
+# The message template an issued invoice is emailed with (a built-in text when there is none by this key).
+FRIDAY_INVOICE_TEMPLATE = os.environ.get("FRIDAY_INVOICE_TEMPLATE", "invoice")
 # How long a sender's claim on an outbox message lasts; a sender that died is taken over after this.
 FRIDAY_OUTBOX_LEASE_SECONDS = int(os.environ.get("FRIDAY_OUTBOX_LEASE_SECONDS", "300"))
 # Webhooks never call private, loopback or link-local addresses, except networks listed here on purpose
@@ -252,5 +266,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("FRIDAY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs each rendering step at INFO; its warnings (a missing font) still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

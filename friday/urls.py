@@ -19,9 +19,11 @@ urlpatterns = [
     path("settings/", include("friday.accounts.urls")),
     path("", include("friday.processes.urls")),
     path("deals/", include("friday.deals.urls")),
+    path("jobs/", include("friday.jobs.urls")),
     path("reminders/", include("friday.reminders.urls")),
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),
+    path("billing/", include("friday.billing.urls")),
     path("feedback/", include("friday.feedback.urls")),
     # Public feedback links: no sign-in (the token is the key); "thanks" is never a token (those are 43 long).
     path("f/thanks/", feedback_views.thanks, name="feedback_thanks"),

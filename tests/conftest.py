@@ -211,3 +211,13 @@ def pipeline(cast):
 
     process, _ = process_import(by=cast.admin, source=starter_text("sales"))
     return process
+
+
+@pytest.fixture
+def job_process(cast):
+    """The starter job workflow, published."""
+    from friday.processes.services import process_import
+    from friday.processes.templates import starter_text
+
+    process, _ = process_import(by=cast.admin, source=starter_text("jobs"))
+    return process

@@ -31,8 +31,12 @@ EVENTS = [
     ("deal.stage_entered", "A deal enters a stage"),
     ("job.created", "A job is created"),
     ("job.stage_entered", "A job enters a stage"),
+    ("job.completed", "A job is complete"),
     ("reminder.created", "A reminder is made"),
     ("reminder.done", "A reminder is done"),
+    ("invoice.issued", "An invoice is issued"),
+    ("invoice.paid", "An invoice is paid in full"),
+    ("invoice.overdue", "An invoice becomes overdue"),
     ("feedback.received", "Feedback arrives"),
 ]
 TRIGGERS = [
@@ -42,7 +46,16 @@ TRIGGERS = [
     ("chase", "Chase the supplier of a reminder, until it is done"),
     ("event", "Something happens"),
     ("date", "Before or after a deal's expected close"),
+    ("service_due", "A service plan comes due"),
+    ("campaign", "A campaign: on a schedule, to each party once per period"),
     ("cron", "On a schedule"),
+    ("invoice_overdue", "An invoice is overdue"),
+]
+PERIODS = [
+    ("year", "once a year"),
+    ("quarter", "once a quarter"),
+    ("month", "once a month"),
+    ("week", "once a week"),
 ]
 CONDITIONS = [
     ("", "—"),
@@ -110,6 +123,9 @@ class RuleForm(forms.Form):
     days = forms.IntegerField(
         label="Days without contact", required=False, min_value=1, max_value=3650, initial=60
     )
+    overdue_days = forms.IntegerField(
+        label="Days after the due date", required=False, min_value=0, max_value=3650, initial=7
+    )
     hours = forms.IntegerField(label="Hours overdue", required=False, min_value=0, max_value=8760, initial=24)
     every_days = forms.IntegerField(
         label="Chase again every (days)", required=False, min_value=1, max_value=90, initial=3
@@ -121,6 +137,15 @@ class RuleForm(forms.Form):
         initial="0 9 * * 1",
         help_text="minute hour day month weekday — 0 9 * * 1 is Mondays at 9:00",
     )
+    due_days_before = forms.IntegerField(
+        label="Days' notice",
+        required=False,
+        min_value=0,
+        max_value=365,
+        initial=14,
+        help_text="How many days before the plan is due",
+    )
+    period = forms.ChoiceField(label="Each party at most", required=False, choices=PERIODS, initial="year")
     match = forms.ChoiceField(
         label="For parties that match",
         choices=[("all", "all of these"), ("any", "any of these")],
@@ -255,6 +280,18 @@ class RuleForm(forms.Form):
             return {"type": "reminder_overdue", "hours": c.get("hours") if c.get("hours") is not None else 24}
         if kind == "chase":
             return {"type": "chase", "every_days": c.get("every_days") or 3}
+        if kind == "service_due":
+            before = c.get("due_days_before")
+            return {
+                "type": "service_due",
+                "days_before": 14 if before is None else before,
+                "at": c.get("at") or "09:00",
+            }
+        if kind == "campaign":
+            return {"type": "campaign", "cron": c.get("cron") or "", "period": c.get("period") or "year"}
+        if kind == "invoice_overdue":
+            days = c.get("overdue_days")
+            return {"type": kind, "days": 7 if days is None else days, "at": c.get("at") or "09:00"}
         return {"type": "cron", "cron": c.get("cron") or ""}
 
     def conditions(self, keep: dict[str, Any]) -> dict[str, Any]:
@@ -336,9 +373,10 @@ class RuleForm(forms.Form):
             "days_before": "days_before",
             "at": "at",
             "offset_minutes": "offset_minutes",
-            "days": "days",
+            "days": "overdue_days" if self.cleaned_data.get("trigger_type") == "invoice_overdue" else "days",
             "hours": "hours",
             "cron": "cron",
+            "period": "period",
             "type": "trigger_type",
         }
         action_fields = {
@@ -363,6 +401,8 @@ class RuleForm(forms.Form):
                 target = name or (
                     "yearly_field" if kind == "yearly" else "date_field" if kind == "date" else None
                 )
+                if kind == "service_due" and m.group(1) == "days_before":
+                    target = "due_days_before"
             m = re.match(r"^actions\.(\d+)(?:\.(\w+))?", path)
             if m:
                 row = getattr(self, "action_index", {}).get(int(m.group(1)))
@@ -395,6 +435,12 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
         data.update(yearly_field=t["field"], days_before=t["days_before"], at=t["at"])
     elif t["type"] == "date":
         data.update(date_field=t["field"], offset_minutes=t["offset_minutes"], at=t["at"])
+    elif t["type"] == "service_due":
+        data.update(due_days_before=t["days_before"], at=t["at"])
+    elif t["type"] == "campaign":
+        data.update(cron=t["cron"], period=t["period"])
+    elif t["type"] == "invoice_overdue":
+        data.update(overdue_days=t["days"], at=t["at"])
     elif t["type"] in ("no_contact", "reminder_overdue", "chase", "cron"):
         key = {"no_contact": "days", "reminder_overdue": "hours", "chase": "every_days", "cron": "cron"}[
             t["type"]

@@ -3,6 +3,7 @@ warnings are shown beside the form, in the API and the CLI.
 
 - can never fire or never do anything: contradictory conditions, a date no party has filled in, a stage that
   does not exist, a message for no one (a schedule has no party);
+- a campaign that reaches everyone (no conditions) or, as things stand, no one;
 - could loop: an action that causes the rule's own trigger (tagging on "party changed", moving on "enters a
   stage");
 - reaches do-not-contact parties (they are skipped: say how many);
@@ -77,6 +78,27 @@ def lint_rule(rule: Rule) -> list[Finding]:
                     "trigger.never_filled",
                     "trigger.field",
                     f"No party it applies to has a {label} yet: it will not fire until one does.",
+                )
+            )
+    # A campaign with no conditions writes to every party.
+    if kind == "campaign":
+        reached = Party.objects.filter(conditions_mod.party_q(rule.conditions or {})).count()
+        if not rule.conditions:
+            out.append(
+                Finding(
+                    WARNING,
+                    "trigger.campaign_everyone",
+                    "conditions",
+                    f"A campaign with no conditions reaches every party ({reached} now): choose a segment.",
+                )
+            )
+        elif not reached:
+            out.append(
+                Finding(
+                    WARNING,
+                    "trigger.campaign_nobody",
+                    "conditions",
+                    "No party meets the conditions yet: the campaign will not reach anyone until one does.",
                 )
             )
     # Stages that do not exist.
@@ -192,6 +214,8 @@ RECORD_FIELDS = {
     "chase": {"title", "round", "chase_id", "due_at"},
     "date": {"title", "expected_close"},
     "cron": set(),
+    "service_due": {"plan", "due_on", "asset", "serial_number", "days_before"},
+    "campaign": {"period"},
 }
 
 
@@ -219,9 +243,10 @@ def _template_findings(
     ]
     if out or kind == "event":
         return out  # an event's details depend on the event: not checked here
+    from friday.automation.triggers import REGISTERED
     from friday.messaging.rendering import TEXT_ENV
 
-    known = RECORD_FIELDS.get(kind, set())
+    known = RECORD_FIELDS.get(kind) or (set(REGISTERED[kind].record_fields) if kind in REGISTERED else set())
     for source in (template.subject, template.body_text, template.body_html):
         tree = TEXT_ENV.parse(source)
         # record.x|default(…) and record.x or … cope with a missing detail: those are fine.

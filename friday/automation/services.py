@@ -313,6 +313,11 @@ def _run_one(pk: int, worker_id: str, result: RunResult) -> None:
     try:
         if settings is None or action is None or settings.get("type") != run.action_type:
             raise action_types.Permanent("The rule changed: this action is no longer in it.")
+        registered = triggers.REGISTERED.get(rule.trigger.get("type", ""))
+        if registered is not None and registered.still_due is not None:
+            why = registered.still_due(firing)  # e.g. the overdue invoice was paid since it fired
+            if why:
+                raise action_types.Skip(why)
         with transaction.atomic():
             outcome = action.run(rule=rule, firing=firing, run=run, settings=settings)
             if outcome.get(

@@ -12,6 +12,8 @@ from friday.automation.models import Rule
 from friday.automation.services import RuleIn, require_rule_editor, rule_save
 from friday.messaging.models import MessageTemplate
 from friday.messaging.services import TemplateIn, template_save
+from friday.processes.models import Segment
+from friday.processes.segments import segment_save
 
 TEMPLATES = [
     TemplateIn(
@@ -65,6 +67,34 @@ TEMPLATES = [
         marketing=False,
     ),
     TemplateIn(
+        key="service_due",
+        name="Service due",
+        subject="Your {{ record.plan }} is due on {{ record.due_on }}",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "Your {{ record.plan }}{% if record.asset %} for your {{ record.asset }}"
+            "{% if record.serial_number %} (serial {{ record.serial_number }}){% endif %}{% endif %} "
+            "is due on {{ record.due_on }}. Reply to this email or call us"
+            "{% if business.phone %} on {{ business.phone }}{% endif %} and we will book a time that suits you.\n\n"
+            "{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="Tells a client their next service is due, so they can book it.",
+        marketing=False,
+    ),
+    TemplateIn(
+        key="loyalty_offer",
+        name="Loyalty offer",
+        subject="A thank-you for a loyal customer, {{ party.first_name }}",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "You have trusted {{ business.name }} with your work again and again — thank you. As a thank-you, "
+            "your next job with us comes with 10% off: just mention this email when you book.\n\n"
+            "{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="Sent to loyal customers at most once a year (needs their marketing consent). Edit the offer.",
+        marketing=True,
+    ),
+    TemplateIn(
         key="supplier_chase",
         name="Supplier chase",
         subject="{% if record.round %}Reminder: {% endif %}{{ record.title }}",
@@ -96,6 +126,14 @@ TEMPLATES = [
 ]
 
 CUSTOMERS = {"all": [{"filter": {"roles": ["customer"]}}]}
+# The starter segment of loyal customers (editable on the Segments page); rules name it by this placeholder,
+# replaced with its id when installed.
+LOYAL_SEGMENT: dict[str, Any] = {
+    "name": "Loyal customers",
+    "description": "Customers with three or more paid jobs in the last 24 months.",
+    "filters": {"roles": ["customer"], "paid_jobs": {"at_least": 3, "months": 24}},
+}
+LOYAL = "segment:loyal"
 
 RULES: list[dict[str, Any]] = [
     {
@@ -141,6 +179,30 @@ RULES: list[dict[str, Any]] = [
             "record": {"field": "stage", "op": "in", "value": ["scheduled", "in_progress", "complete"]}
         },
         "actions": [{"type": "send_message", "template": "job_update"}],
+    },
+    {
+        "name": "Service due in 14 days",
+        "description": "Fourteen days before a service plan is due, email the client and remind their owner "
+        "to book the visit.",
+        "trigger": {"type": "service_due", "days_before": 14, "at": "09:00"},
+        "conditions": {},
+        "actions": [
+            {"type": "send_message", "template": "service_due"},
+            {
+                "type": "create_reminder",
+                "title": "Book the service for {party}",
+                "for": "owner",
+                "due_in_minutes": 1440,
+            },
+        ],
+    },
+    {
+        "name": "Loyalty offer, once a year",
+        "description": "On the first of each month, send the loyalty offer to loyal customers who have not had "
+        "it this year.",
+        "trigger": {"type": "campaign", "cron": "0 10 1 * *", "period": "year"},
+        "conditions": LOYAL,
+        "actions": [{"type": "send_message", "template": "loyalty_offer"}],
     },
     {
         "name": "Chase suppliers every 3 days",
@@ -210,6 +272,22 @@ def install(*, by: User) -> tuple[int, int]:
     existing = set(Rule.objects.values_list("name", flat=True))
     for data in RULES:
         if data["name"] not in existing:
+            if data["conditions"] == LOYAL:
+                data = {**data, "conditions": {"segment": _loyal_segment(by).pk}}
             rule_save(by=by, data=RuleIn(enabled=False, **data))
             rules += 1
     return templates, rules
+
+
+def _loyal_segment(by: User) -> Segment:
+    """The starter segment of loyal customers: the one of that name if there is one, else a new one."""
+    segment = Segment.objects.filter(name__iexact=LOYAL_SEGMENT["name"]).first()
+    if segment is None:
+        segment = segment_save(
+            by=by,
+            shared=True,
+            name=str(LOYAL_SEGMENT["name"]),
+            description=str(LOYAL_SEGMENT["description"]),
+            filters=LOYAL_SEGMENT["filters"],
+        )
+    return segment

@@ -14,6 +14,9 @@ the id of an event, the date a silence began — which makes the firing key, so 
     {"type": "reminder_overdue", "hours": 24}
     {"type": "chase", "every_days": 3}                               a reminder's chased supplier, until done
     {"type": "cron", "cron": "0 9 * * 1"}                            once per slot, for no record
+    {"type": "service_due", "days_before": 14, "at": "09:00"}        a service plan's next visit comes due
+    {"type": "campaign", "cron": "0 10 1 * *", "period": "year"}     at each slot, every party the conditions
+                                                                     select — at most once per party per period
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import calendar
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +36,22 @@ from friday.core import clock
 from friday.core.errors import Collector
 from friday.core.models import DomainEvent
 from friday.deals.models import Deal
+from friday.jobs.models import Job, ServicePlan
 from friday.parties.models import Activity, ActivityKind
 from friday.reminders.models import ACTIVE, Reminder
 
-TYPES = ("event", "yearly", "date", "no_contact", "reminder_overdue", "chase", "cron")
+TYPES = (
+    "event",
+    "yearly",
+    "date",
+    "no_contact",
+    "reminder_overdue",
+    "chase",
+    "cron",
+    "service_due",
+    "campaign",
+)
+PERIODS = ("week", "month", "quarter", "year")
 YEARLY_FIELDS = ("birthday", "customer_since")
 DATE_FIELDS = ("deal.expected_close",)
 CONTACT = (ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL_IN, ActivityKind.EMAIL_OUT)
@@ -55,14 +70,47 @@ class Match:
     snapshot: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TimeTrigger:
+    """A time trigger added by an app above automation (an invoice overdue): its settings, its matches in a
+    window, the record details it gives templates, a description in words, and `still_due`, which says why a
+    firing no longer applies when its action runs (the invoice was paid meanwhile), or "" when it does."""
+
+    type: str
+    label: str
+    fields: frozenset[str]
+    clean: Callable[[dict[str, Any], Collector, str], dict[str, Any]]
+    matches: Callable[[dict[str, Any], dt.datetime, dt.datetime], Iterator[Match]]
+    describe: Callable[[dict[str, Any]], str]
+    record_fields: frozenset[str] = frozenset()
+    still_due: Callable[[Any], str] | None = None
+
+
+REGISTERED: dict[str, TimeTrigger] = {}
+
+
+def register(trigger: TimeTrigger) -> None:
+    REGISTERED[trigger.type] = trigger
+
+
 def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
     errors = Collector()
-    if not isinstance(data, dict) or data.get("type") not in TYPES:
+    if not isinstance(data, dict) or data.get("type") not in (*TYPES, *REGISTERED):
         errors.add(
-            f"{prefix}.type", f"A trigger's type is one of {', '.join(TYPES)}.", code="invalid.trigger"
+            f"{prefix}.type",
+            f"A trigger's type is one of {', '.join((*TYPES, *REGISTERED))}.",
+            code="invalid.trigger",
         )
         errors.raise_if_any()
     kind = data["type"]
+    if kind in REGISTERED:
+        extra = REGISTERED[kind]
+        for name in data:
+            if name not in extra.fields | {"type"}:
+                errors.add(f"{prefix}.{name}", f"A {kind} trigger has no {name!r}.", code="invalid.field")
+        cleaned = {"type": kind, **extra.clean(data, errors, prefix)}
+        errors.raise_if_any()
+        return cleaned
     allowed = {
         "event": {"type", "event", "fields", "stage"},
         "yearly": {"type", "field", "days_before", "at"},
@@ -71,6 +119,8 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
         "reminder_overdue": {"type", "hours"},
         "chase": {"type", "every_days"},
         "cron": {"type", "cron"},
+        "service_due": {"type", "days_before", "at"},
+        "campaign": {"type", "cron", "period"},
     }[kind]
     for name in data:
         if name not in allowed:
@@ -138,7 +188,7 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
         out["hours"] = integer("hours", 0, 8760)
     elif kind == "chase":
         out["every_days"] = integer("every_days", 1, 90)
-    elif kind == "cron":
+    elif kind in ("cron", "campaign"):
         expression = data.get("cron")
         if not isinstance(expression, str) or not croniter.is_valid(expression):
             errors.add(
@@ -147,6 +197,13 @@ def clean_trigger(data: Any, *, prefix: str = "trigger") -> dict[str, Any]:
                 code="invalid.cron",
             )
         out["cron"] = expression
+        if kind == "campaign":
+            period = data.get("period", "year")
+            if period not in PERIODS:
+                errors.add(f"{prefix}.period", f"Use one of {', '.join(PERIODS)}.", code="invalid.period")
+            out["period"] = period
+    elif kind == "service_due":
+        out.update(days_before=integer("days_before", 0, 365, 14), at=at())
     errors.raise_if_any()
     return out
 
@@ -165,6 +222,10 @@ def _party_ids(subject_type: str, ids: list[int]) -> dict[int, int | None]:
         return dict(Deal.objects.filter(pk__in=ids).values_list("pk", "party_id"))
     if subject_type == "reminder":
         return dict(Reminder.objects.filter(pk__in=ids).values_list("pk", "party_id"))
+    if subject_type == "service_plan":
+        return dict(ServicePlan.objects.filter(pk__in=ids).values_list("pk", "party_id"))
+    if subject_type == "job":
+        return dict(Job.objects.filter(pk__in=ids).values_list("pk", "party_id"))
     return {}
 
 
@@ -399,6 +460,76 @@ def cron_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) 
         yield Match("", None, None, f"slot:{slot.astimezone(dt.UTC).isoformat()}", slot, {})
 
 
+def service_due_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:
+    """Active service plans whose next due date, less `days_before`, at `at` falls in (start, end] — and plans
+    changed in the window (a new plan, a new due date) whose moment has already come but whose due date has not
+    passed, so a plan added eight days before it is due is not skipped. The due date is the occurrence: once a
+    completed job moves it on, the next one fires in its turn."""
+    before = dt.timedelta(days=trigger["days_before"])
+    days = [
+        d for d in _local_days(start + before, end + before) if start < _at(d - before, trigger["at"]) <= end
+    ]
+    plans = ServicePlan.objects.filter(active=True)
+    rows = plans.filter(next_due_on__in=days) if days else plans.none()
+    late = plans.filter(
+        updated_at__gt=start - EVENT_OVERLAP,  # as for events: a change committed late is not missed
+        updated_at__lte=end,
+        next_due_on__gte=clock.local_date(end),
+        next_due_on__lte=clock.local_date(end) + before,
+    )
+    seen: set[int] = set()
+    for query in (rows, late):
+        values = query.values_list(
+            "pk", "party_id", "next_due_on", "name", "asset__name", "asset__serial_number"
+        )
+        for pk, party_id, due, name, asset, serial in values.iterator(chunk_size=2000):
+            if pk in seen or due is None:
+                continue
+            moment = _at(due - before, trigger["at"])
+            if moment > end:
+                continue  # changed lately, but its moment is still to come: it fires then
+            seen.add(pk)
+            yield Match(
+                "service_plan",
+                pk,
+                party_id,
+                f"due:{due.isoformat()}",
+                min(max(moment, start), end),
+                {
+                    "plan": name,
+                    "due_on": due.isoformat(),
+                    "asset": asset or "",
+                    "serial_number": serial or "",
+                    "days_before": trigger["days_before"],
+                },
+            )
+
+
+def period_of(moment: dt.datetime, period: str) -> str:
+    """The campaign period a moment falls in, in the business's calendar: 2026, 2026-Q4, 2026-11, 2026-W48."""
+    day = moment.astimezone(clock.business_tz()).date()
+    if period == "year":
+        return str(day.year)
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def campaign_matches(
+    trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, parties: Any
+) -> Iterator[Match]:
+    """At each slot of the schedule, every party the rule's conditions select; the period is the occurrence, so
+    a party hears from the campaign at most once per period however often the schedule runs."""
+    slots = [m.due_at for m in cron_matches(trigger, start, end)]
+    for slot in slots:
+        label = period_of(slot, trigger["period"])
+        for pk in parties.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=2000):
+            yield Match("party", pk, pk, f"{trigger['period']}:{label}", slot, {"period": label})
+
+
 def time_matches(
     trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, parties: Any
 ) -> Iterator[Match]:
@@ -416,3 +547,9 @@ def time_matches(
         yield from chase_matches(trigger, start, end)
     elif kind == "cron":
         yield from cron_matches(trigger, start, end)
+    elif kind == "service_due":
+        yield from service_due_matches(trigger, start, end)
+    elif kind == "campaign":
+        yield from campaign_matches(trigger, start, end, parties)
+    elif kind in REGISTERED:
+        yield from REGISTERED[kind].matches(trigger, start, end)

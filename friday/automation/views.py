@@ -16,6 +16,7 @@ from friday.automation import selectors, services
 from friday.automation.forms import EVENTS, RuleForm, initial_from
 from friday.automation.lint import lint_rule
 from friday.automation.models import Rule, RunStatus
+from friday.automation.triggers import REGISTERED
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.messaging.models import MessageTemplate
@@ -57,6 +58,8 @@ def rule_list(request: AuthedRequest) -> HttpResponse:
 def describe_trigger(trigger: dict[str, Any]) -> str:
     """A trigger in words, for the rules list."""
     kind = trigger["type"]
+    if kind in REGISTERED:
+        return REGISTERED[kind].describe(trigger)
     if kind == "event":
         text = dict(EVENTS).get(trigger["event"], trigger["event"])
         return text + (f" ({trigger['stage']})" if trigger.get("stage") else "")
@@ -73,6 +76,10 @@ def describe_trigger(trigger: dict[str, Any]) -> str:
         return f"A reminder {trigger['hours']} hours overdue"
     if kind == "chase":
         return f"Chasing a supplier, every {trigger['every_days']} days until done"
+    if kind == "service_due":
+        return f"A service plan due in {trigger['days_before']} days, at {trigger['at']}"
+    if kind == "campaign":
+        return f"On the schedule {trigger['cron']}, each party at most once a {trigger['period']}"
     return f"On the schedule {trigger['cron']}"
 
 

@@ -20,3 +20,8 @@ def business_tz() -> zoneinfo.ZoneInfo:
 def today() -> dt.date:
     """Today's date in the business's time zone."""
     return now().astimezone(business_tz()).date()
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The business's date at `moment`."""
+    return moment.astimezone(business_tz()).date()

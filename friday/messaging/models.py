@@ -84,6 +84,20 @@ class OutboundMessage(models.Model):
         return f"{self.to_email}: {self.subject}"
 
 
+class OutboundAttachment(models.Model):
+    """A file sent with an outbound message (an invoice's PDF), kept through the storage API so a resend
+    attaches the same bytes."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    content = models.FileField(upload_to="outbox/%Y/%m/")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class InboundStatus(models.TextChoices):
     FILED = "filed", "Filed"
     UNMATCHED = "unmatched", "Not matched yet"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -25,7 +26,7 @@ from friday.core.errors import Collector, Conflict, FridayError, PermissionDenie
 from friday.core.events import event_emit
 from friday.messaging import rendering
 from friday.messaging.context import message_context
-from friday.messaging.models import MessageStatus, MessageTemplate, OutboundMessage
+from friday.messaging.models import MessageStatus, MessageTemplate, OutboundAttachment, OutboundMessage
 from friday.parties.models import ActivityKind, Party
 from friday.parties.services import timeline_add
 
@@ -220,12 +221,14 @@ def message_queue(
     record: dict | None = None,
     links: dict | None = None,
     by: User | None = None,
+    attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> OutboundMessage:
     """Write one message to the outbox, rendered now, in the caller's transaction; once per `key`.
 
     A do-not-contact party, a marketing message without consent or a party without an email address gives a
     `skipped` row with the reason; a template that fails to render gives a `failed` row with the error.
-    Nothing is dropped without a row saying why."""
+    Nothing is dropped without a row saying why. `attachments` are (filename, bytes, content type), stored
+    with the message and sent with it."""
     if not key or len(key) > 200:
         raise FridayError("A message needs a key of at most 200 characters.", code="invalid.key", field="key")
     existing = OutboundMessage.objects.filter(key=key).first()
@@ -269,6 +272,11 @@ def message_queue(
         if existing is not None:  # a concurrent firing wrote it first
             return existing
         raise
+    for filename, content, content_type in attachments or []:
+        attachment = OutboundAttachment(
+            message=message, filename=filename[:255], content_type=content_type[:100], size=len(content)
+        )
+        attachment.content.save(filename[:100], ContentFile(content), save=True)
     if status == MessageStatus.QUEUED:
         _drain_after_commit()
     else:
@@ -372,6 +380,9 @@ def _send_one(pk: int, worker_id: str, connection: Any, result: DrainResult) -> 
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments.all():
+        with attachment.content.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
     try:
         email.send(fail_silently=False)
     except smtplib.SMTPResponseException as exc:

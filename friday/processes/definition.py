@@ -57,6 +57,7 @@ PROCESS_SCHEMA: dict[str, Any] = {
                         "items": {"type": "string", "minLength": 1, "maxLength": 200},
                     },
                     "time_limit_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                    "completes": {"type": "boolean"},
                 },
             },
         },
@@ -89,6 +90,9 @@ class Stage:
     requires: tuple[str, ...] = ()
     checklist: tuple[str, ...] = ()
     time_limit_days: int | None = None
+    # Entering this stage means the work is done (a job: its service date, its feedback request). At most one
+    # stage of a job process says so; without one, a job is complete when it reaches a done stage.
+    completes: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -115,6 +119,11 @@ class ProcessDefinition:
 
     def stage(self, key: str) -> Stage | None:
         return next((s for s in self.stages if s.key == key), None)
+
+    def completing(self) -> set[str]:
+        """The stages whose entry means the work is done: those marked `completes`, else the done stages."""
+        marked = {s.key for s in self.stages if s.completes}
+        return marked or {s.key for s in self.stages if s.kind == "done"}
 
 
 @dataclass
@@ -210,6 +219,7 @@ def load(text: str) -> ProcessDefinition:
             requires=tuple(s.get("requires", ())),
             checklist=tuple(s.get("checklist", ())),
             time_limit_days=s.get("time_limit_days"),
+            completes=bool(s.get("completes", False)),
         )
         for s in data["stages"]
     )
@@ -266,6 +276,8 @@ def dump(definition: ProcessDefinition) -> str:
             item["checklist"] = list(s.checklist)
         if s.time_limit_days is not None:
             item["time_limit_days"] = s.time_limit_days
+        if s.completes:
+            item["completes"] = True
         stages.append(item)
     transitions = []
     for t in definition.transitions:

@@ -81,8 +81,20 @@ class SegmentForm(forms.Form):
         help_text="Contacted once, but not since",
     )
 
+    # Jobs add this filter (segments.EXTRA_FILTERS["paid_jobs"]); without the jobs app the fields are dropped.
+    paid_jobs_at_least = forms.IntegerField(
+        required=False, min_value=1, max_value=10_000, label="At least … paid jobs", help_text="e.g. 3"
+    )
+    paid_jobs_months = forms.IntegerField(
+        required=False, min_value=1, max_value=240, label="In the last … months", initial=24
+    )
+
     def __init__(self, *args, stage_choices: list[tuple[str, str]] = (), **kwargs) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
+        from friday.processes.segments import EXTRA_FILTERS
+
+        if "paid_jobs" not in EXTRA_FILTERS:
+            del self.fields["paid_jobs_at_least"], self.fields["paid_jobs_months"]
         stages, owners, teams = self.fields["stages"], self.fields["owner_ids"], self.fields["team_ids"]
         assert isinstance(stages, forms.MultipleChoiceField)
         assert isinstance(owners, forms.ModelMultipleChoiceField) and isinstance(
@@ -145,6 +157,11 @@ class SegmentForm(forms.Form):
             conditions.append(condition)
         if conditions:
             out["custom"] = conditions
+        if data.get("paid_jobs_at_least"):
+            out["paid_jobs"] = {
+                "at_least": data["paid_jobs_at_least"],
+                "months": data.get("paid_jobs_months") or 24,
+            }
         return out
 
     @classmethod
@@ -154,8 +171,11 @@ class SegmentForm(forms.Form):
             "name": segment.name,
             "description": segment.description,
             "shared": segment.shared,
-            **{k: v for k, v in filters.items() if k != "custom" and k != "tags"},
+            **{k: v for k, v in filters.items() if k not in ("custom", "tags", "paid_jobs")},
         }
+        if filters.get("paid_jobs"):
+            initial["paid_jobs_at_least"] = filters["paid_jobs"]["at_least"]
+            initial["paid_jobs_months"] = filters["paid_jobs"]["months"]
         if filters.get("tags"):
             initial["tags"] = ", ".join(filters["tags"])
         for i, condition in enumerate(filters.get("custom", [])[:CUSTOM_ROWS]):

@@ -148,6 +148,23 @@ def lint(
                 f"Nothing says when a record is ready to leave {stage.name!r}.",
                 "Add required fields or a checklist to the next stage, or to the transitions out of this one.",
             )
+    for stage in process.stages:
+        if stage.completes and process.applies_to != "job":
+            add(
+                WARNING,
+                "stage.completes_not_job",
+                stage.key,
+                f"{stage.name!r} says it completes the work, which only a job process uses.",
+                "Remove `completes` from this stage.",
+            )
+    if process.applies_to == "job" and not process.completing():
+        add(
+            WARNING,
+            "process.no_completion",
+            process.key,
+            "No stage says when the job is complete, so no service date or feedback request follows it.",
+            "Mark the stage where the work is finished with `completes: true`, or add a done stage.",
+        )
     if fields is not None:
         _check_fields(process, fields, allows_custom, add)
     return findings

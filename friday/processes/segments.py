@@ -9,6 +9,8 @@ queryset by `segment_q`, always inside the user's scope.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -61,6 +63,26 @@ DAY_FIELDS = ("created_within_days", "no_contact_days", "contacted_within_days")
 FIELDS = (*LIST_FIELDS, *DATE_FIELDS, *DAY_FIELDS, "custom")
 
 
+@dataclass(frozen=True)
+class ExtraFilter:
+    """A filter an app above this one adds (jobs: "paid_jobs"): how to check its value, and its condition."""
+
+    name: str
+    clean: Callable[[Any, Collector, str], Any]  # (value, errors, path) → the clean value
+    q: Callable[[Any], Q]
+
+
+EXTRA_FILTERS: dict[str, ExtraFilter] = {}
+
+
+def register_filter(extra: ExtraFilter) -> None:
+    EXTRA_FILTERS[extra.name] = extra
+
+
+def _fields() -> tuple[str, ...]:
+    return (*FIELDS, *EXTRA_FILTERS)
+
+
 def _stage_keys() -> set[str]:
     """Every stage key of every version of the lifecycle (records may be on an older version)."""
     from friday.processes.models import ProcessVersion
@@ -79,8 +101,10 @@ def clean_filters(data: Any, *, prefix: str = "filters") -> dict[str, Any]:
         errors.raise_if_any()
     out: dict[str, Any] = {}
     for name in data:
-        if name not in FIELDS:
-            errors.add(f"{prefix}.{name}", f"Unknown filter; use {', '.join(FIELDS)}.", code="invalid.filter")
+        if name not in _fields():
+            errors.add(
+                f"{prefix}.{name}", f"Unknown filter; use {', '.join(_fields())}.", code="invalid.filter"
+            )
     for name in LIST_FIELDS:
         value = data.get(name)
         if value in (None, []):
@@ -132,6 +156,9 @@ def clean_filters(data: Any, *, prefix: str = "filters") -> dict[str, Any]:
     custom = data.get("custom")
     if custom not in (None, []):
         out["custom"] = _clean_custom(errors, custom, f"{prefix}.custom")
+    for name, extra in EXTRA_FILTERS.items():
+        if data.get(name) not in (None, "", {}):
+            out[name] = extra.clean(data[name], errors, f"{prefix}.{name}")
     errors.raise_if_any()
     return out
 
@@ -251,6 +278,9 @@ def segment_q(filters: dict[str, Any]) -> Q:
         )
     for condition in filters.get("custom", []):
         q &= _custom_q(condition)
+    for name, extra in EXTRA_FILTERS.items():
+        if filters.get(name) is not None:
+            q &= extra.q(filters[name])
     return q
 
 

@@ -27,7 +27,9 @@ class Reminder(models.Model):
     party = models.ForeignKey(
         "parties.Party", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
     )
-    record_type = models.CharField(max_length=8, blank=True)
+    record_type = models.CharField(
+        max_length=16, blank=True
+    )  # as Firing.record_type: deal, job, service_plan …
     record_id = models.BigIntegerField(null=True, blank=True)
     # Who does it: a colleague, or everyone with a role (the first to act on it).
     assignee = models.ForeignKey(

@@ -108,5 +108,9 @@ def test_moves_refused_with_allowed_stages_and_history(cast, api_for):
     assert api_for(cast.bob).get("/moves", record_type="party", record_id=party.pk).status_code == 404
     r = api_for(cast.bob).post("/moves", {"record_type": "party", "record_id": party.pk, "to": "prospect"})
     assert r.status_code == 404 and r.json()["field"] == "record_id"
-    r = api.post("/moves", {"record_type": "job", "record_id": 1, "to": "x"})
-    assert r.status_code == 400 and r.json()["field"] == "record_type"
+    r = api.post("/moves", {"record_type": "invoice", "record_id": 1, "to": "x"})
+    assert r.status_code in (400, 422)
+    r = api.post(
+        "/moves", {"record_type": "job", "record_id": 1, "to": "x"}
+    )  # jobs move; that one is not there
+    assert r.status_code == 404 and r.json()["field"] == "record_id"

@@ -42,6 +42,7 @@ def processes(draw) -> ProcessDefinition:
             requires=tuple(draw(st.lists(keys, max_size=3, unique=True))),
             checklist=tuple(draw(st.lists(text.filter(lambda s: s != ""), max_size=3))),
             time_limit_days=draw(st.none() | st.integers(1, 3650)),
+            completes=draw(st.booleans()),
         )
         for k in stage_keys
     )

@@ -12,7 +12,9 @@ class Command(BaseCommand):
     help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP, `bench processes` measures the process analytics and the deal board."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{generate,run,processes}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{generate,run,processes,jobs,billing,automation}"
+        )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
         )
@@ -35,6 +37,13 @@ class Command(BaseCommand):
         proc.add_argument("--runs", type=int, default=10, help="Timed runs per measure")
         proc.add_argument("--seed", type=int, default=1)
         proc.add_argument("--force", action="store_true", help="Delete earlier bench deals first")
+        jobs = actions.add_parser("jobs", help="Jobs with costs and service plans: pages, segment, sweeps")
+        jobs.add_argument("--generate", action="store_true", help="Generate the jobs first")
+        jobs.add_argument("--jobs", type=int, default=50_000, help="Jobs to generate")
+        jobs.add_argument("--batch", type=int, default=5_000, help="Jobs per transaction")
+        jobs.add_argument("--runs", type=int, default=10, help="Timed runs per measure")
+        jobs.add_argument("--seed", type=int, default=1)
+        jobs.add_argument("--force", action="store_true", help="Delete earlier bench jobs first")
         auto = actions.add_parser(
             "automation", help="The starter rules' sweep and forecast; the outbox drain"
         )
@@ -42,6 +51,14 @@ class Command(BaseCommand):
         auto.add_argument(
             "--messages", type=int, default=2000, help="Messages to drain to a local SMTP server"
         )
+
+        bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
+        bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
+        bill.add_argument("--invoices", type=int, default=200_000)
+        bill.add_argument("--batch", type=int, default=5_000, help="Invoices per transaction")
+        bill.add_argument("--runs", type=int, default=5, help="Timed runs per measure")
+        bill.add_argument("--seed", type=int, default=1)
+        bill.add_argument("--force", action="store_true", help="Delete earlier bench invoices first")
 
     def handle(self, *args, action: str, **options) -> None:
         root = str(settings.BASE_DIR)
@@ -54,7 +71,33 @@ class Command(BaseCommand):
         # A wide table even when the output goes to a file or a pipe.
         console = Console() if sys.stdout.isatty() else Console(width=130)
         try:
-            if action == "automation":
+            if action == "jobs":
+                from bench import jobs
+
+                made = None
+                if options["generate"]:
+                    made = jobs.generate(
+                        jobs=options["jobs"],
+                        seed=options["seed"],
+                        batch=options["batch"],
+                        force=options["force"],
+                        console=console,
+                    )
+                jobs.report(made, jobs.run(runs=options["runs"], console=console), console)
+            elif action == "billing":
+                from bench import billing
+
+                made = None
+                if options["generate"]:
+                    made = billing.generate(
+                        invoices=options["invoices"],
+                        seed=options["seed"],
+                        batch=options["batch"],
+                        force=options["force"],
+                        console=console,
+                    )
+                billing.report(made, billing.run(runs=options["runs"], console=console), console)
+            elif action == "automation":
                 from bench import automation
 
                 automation.report(
