@@ -17,6 +17,7 @@ from friday.billing.api import router as invoices_router
 from friday.core.errors import FridayError
 from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
+from friday.feedback.api import router as feedback_router
 from friday.jobs.api import assets_router, costs_router, plans_router, rates_router
 from friday.jobs.api import router as jobs_router
 from friday.parties.api import fields_router
@@ -74,6 +75,7 @@ api.add_router("/assets", assets_router)
 api.add_router("/service-plans", plans_router)
 api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
+api.add_router("/feedback", feedback_router)
 api.add_router("/invoices", invoices_router)
 
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "friday.messaging",
     "friday.automation",
     "friday.billing",
+    "friday.feedback",
     "friday.web",
 ]
 
@@ -248,6 +249,12 @@ FRIDAY_OUTBOX_LEASE_SECONDS = int(os.environ.get("FRIDAY_OUTBOX_LEASE_SECONDS", 
 # Webhooks never call private, loopback or link-local addresses, except networks listed here on purpose
 # (comma-separated CIDRs, e.g. "10.1.2.0/24" for the business's own internal service).
 FRIDAY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("FRIDAY_WEBHOOK_ALLOWED_NETWORKS", "")
+# Feedback links (/f/<token>/) answer without signing in: attempts are limited per client address and per link
+# within a window (counted in Django's cache — the default local-memory cache counts per process).
+FRIDAY_FEEDBACK_MAX_PER_IP = int(os.environ.get("FRIDAY_FEEDBACK_MAX_PER_IP", "60"))
+FRIDAY_FEEDBACK_MAX_PER_TOKEN = int(os.environ.get("FRIDAY_FEEDBACK_MAX_PER_TOKEN", "10"))
+FRIDAY_FEEDBACK_WINDOW_SECONDS = int(os.environ.get("FRIDAY_FEEDBACK_WINDOW_SECONDS", "3600"))
+# Links in messages (a feedback link) start with this address: what customers reach the web app at.
 FRIDAY_BASE_URL = os.environ.get(
     "FRIDAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('FRIDAY_PORT', '8000')}"
 )

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from friday.accounts.views import LoginView
 from friday.api import api
+from friday.feedback import views as feedback_views
 from friday.web import views as web_views
 
 urlpatterns = [
@@ -23,5 +24,9 @@ urlpatterns = [
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),
     path("billing/", include("friday.billing.urls")),
+    path("feedback/", include("friday.feedback.urls")),
+    # Public feedback links: no sign-in (the token is the key); "thanks" is never a token (those are 43 long).
+    path("f/thanks/", feedback_views.thanks, name="feedback_thanks"),
+    path("f/<str:token>/", feedback_views.answer, name="feedback_answer"),
     path("api/v1/", api.urls),
 ]

@@ -6,7 +6,8 @@ the same keyed thing twice, so a retried or re-claimed run never duplicates its 
 
     {"type": "send_message", "template": "birthday", "to": "party" | "chased", "delay_minutes": 0}
     {"type": "create_reminder", "title": "Check in with {party}", "for": "owner" | "role:manager" | "user:7",
-     "due_in_minutes": 1440, "notes": ""}
+     "due_in_minutes": 1440, "notes": ""}      {party} is the party's name; {score}, {comment} … the firing's
+                                               details (an event's payload), left as written when it has none
     {"type": "move_stage", "to": "lapsed"}                  the record's process (the lifecycle, for a party)
     {"type": "add_tag", "tag": "vip"}   {"type": "remove_tag", "tag": "vip"}
     {"type": "webhook", "url": "https://example.com/hook"}
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 from typing import Any, ClassVar
 
 from friday.accounts.models import Role, User
@@ -71,6 +73,21 @@ def _text(
         errors.add(f"{path}.{name}", f"Give {name} (at most {limit} characters).", code="invalid.text")
         return ""
     return value.strip()
+
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def fill_placeholders(text: str, firing: Any) -> str:
+    """{party} → the party's name; {name} → the firing's detail of that name (a feedback score, a title …).
+    Plain substitution, never str.format: a brace the firing has no value for stays as it was written."""
+    values: dict[str, str] = {
+        k: str(v)
+        for k, v in (firing.snapshot or {}).items()
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    }
+    values["party"] = firing.party.display_name if firing.party is not None else ""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def _party(firing: Any) -> Any:
@@ -186,14 +203,13 @@ class CreateReminder(Action):
             assignee = User.objects.filter(pk=int(who[5:]), is_active=True).first() or rule.owner
         if assignee is not None and not assignee.is_active:
             assignee = rule.owner
-        name = firing.party.display_name if firing.party is not None else ""
-        title = settings["title"].replace("{party}", name)[:200]
+        title = " ".join(fill_placeholders(settings["title"], firing).split())[:200]
         reminder = reminder_create(
             by=None,
             data=ReminderIn(
                 title=title,
                 due_at=clock.now() + dt.timedelta(minutes=settings["due_in_minutes"]),
-                notes=settings.get("notes", ""),
+                notes=fill_placeholders(settings.get("notes", ""), firing)[:10_000],
                 assignee=assignee if not role else None,
                 assignee_role=role,
                 party=firing.party,

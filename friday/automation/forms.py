@@ -37,6 +37,7 @@ EVENTS = [
     ("invoice.issued", "An invoice is issued"),
     ("invoice.paid", "An invoice is paid in full"),
     ("invoice.overdue", "An invoice becomes overdue"),
+    ("feedback.received", "Feedback arrives"),
 ]
 TRIGGERS = [
     ("yearly", "Every year on a date (birthday, customer anniversary)"),
@@ -158,6 +159,7 @@ class RuleForm(forms.Form):
         segments: Sequence[tuple[str, str]] = (),
         stages: Sequence[tuple[str, str]] = (),
         templates: Sequence[tuple[str, str]] = (),
+        surveys: Sequence[tuple[str, str]] = (),
         advanced: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -206,7 +208,7 @@ class RuleForm(forms.Form):
                 label="Reminder",
                 required=False,
                 max_length=200,
-                help_text="{party} is replaced by the party's name",
+                help_text="{party} is replaced by the party's name; {score}, {comment} … by the event's details",
             )
             self.fields[f"act_{i}_for"] = forms.ChoiceField(label="For", required=False, choices=FOR)
             self.fields[f"act_{i}_due"] = forms.IntegerField(
@@ -218,6 +220,9 @@ class RuleForm(forms.Form):
             self.fields[f"act_{i}_tag"] = forms.CharField(label="Tag", required=False, max_length=50)
             self.fields[f"act_{i}_url"] = forms.URLField(
                 label="Address", required=False, max_length=2000, assume_scheme="https"
+            )
+            self.fields[f"act_{i}_survey"] = forms.ChoiceField(
+                label="Survey", required=False, choices=_choices(list(surveys))
             )
             self.fields[f"act_{i}_delay"] = forms.IntegerField(
                 label="After (minutes)", required=False, min_value=0, max_value=527040, initial=0
@@ -236,6 +241,7 @@ class RuleForm(forms.Form):
                         "_url",
                         "_delay",
                         "_to_whom",
+                        "_survey",
                     )
                 ]
             )
@@ -340,6 +346,8 @@ class RuleForm(forms.Form):
                 item["tag"] = c.get(f"act_{i}_tag") or ""
             elif kind == "webhook":
                 item["url"] = c.get(f"act_{i}_url") or ""
+            elif kind == "request_feedback":
+                item["survey"] = c.get(f"act_{i}_survey") or ""
             out.append(item)
         return out
 
@@ -379,6 +387,7 @@ class RuleForm(forms.Form):
             "to": "to",
             "tag": "tag",
             "url": "url",
+            "survey": "survey",
             "delay_minutes": "delay",
             "type": "",
         }
@@ -463,6 +472,7 @@ def initial_from(rule: Rule) -> tuple[dict[str, Any], bool]:
             ("to", "_to"),
             ("tag", "_tag"),
             ("url", "_url"),
+            ("survey", "_survey"),
         ):
             if key in a:
                 data[f"act_{i}{suffix}"] = a[key]

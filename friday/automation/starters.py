@@ -107,6 +107,22 @@ TEMPLATES = [
         description="Chases a supplier for what a reminder waits on; sent again until the reminder is done.",
         marketing=False,
     ),
+    TemplateIn(
+        key="feedback_request",
+        name="Feedback request",
+        subject="How did we do, {{ party.first_name }}?",
+        body_text=(
+            "Dear {{ party.first_name }},\n\n"
+            "Thank you for choosing {{ business.name }}"
+            "{% if record.title|default('') %} for “{{ record.title }}”{% endif %}. "
+            "Would you tell us how we did? It takes a few seconds:\n\n"
+            "    {{ links.feedback }}\n\n"
+            "The link works once{% if record.valid_days|default('') %}, for {{ record.valid_days }} days{% endif %}.\n\n"
+            "{{ party.owner.first_name }}\n{{ business.name }}\n"
+        ),
+        description="Asks for a score (and a comment) with a link that works once; sent by “Request feedback”.",
+        marketing=False,
+    ),
 ]
 
 CUSTOMERS = {"all": [{"filter": {"roles": ["customer"]}}]}
@@ -197,6 +213,28 @@ RULES: list[dict[str, Any]] = [
         "actions": [{"type": "send_message", "template": "supplier_chase", "to": "chased"}],
     },
     {
+        "name": "Ask for feedback 3 days after a job is complete",
+        "description": "Three days after a job is complete, email the client a link to score it (NPS).",
+        "trigger": {"type": "event", "event": "job.completed"},
+        "conditions": {},
+        "actions": [{"type": "request_feedback", "survey": "nps", "delay_minutes": 3 * 24 * 60}],
+    },
+    {
+        "name": "Tell the owner about a detractor",
+        "description": "When someone answers NPS with 0–6, remind the party's owner to call them the same day.",
+        "trigger": {"type": "event", "event": "feedback.received"},
+        "conditions": {"record": {"field": "nps_category", "op": "eq", "value": "detractor"}},
+        "actions": [
+            {
+                "type": "create_reminder",
+                "title": "Call {party}: they gave NPS {score}",
+                "for": "owner",
+                "due_in_minutes": 240,
+                "notes": "Their comment: {comment}",
+            }
+        ],
+    },
+    {
         "name": "Escalate reminders overdue by three days",
         "description": "The next level: three days overdue, tell the admins.",
         "trigger": {"type": "reminder_overdue", "hours": 72},
@@ -222,6 +260,9 @@ def install(*, by: User) -> tuple[int, int]:
     """Add the starter templates and rules that are not there yet (by key, by name), all switched off.
     Returns (templates added, rules added)."""
     require_rule_editor(by)
+    from friday.feedback.services import survey_defaults_install
+
+    survey_defaults_install()  # the feedback starters ask with the default surveys
     templates = 0
     for template in TEMPLATES:
         if not MessageTemplate.objects.filter(key=template.key).exists():

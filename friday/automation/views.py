@@ -24,6 +24,7 @@ from friday.processes.templatetags.stages import lifecycle_options
 
 
 def _form_options(request: AuthedRequest) -> dict[str, Any]:
+    from friday.feedback.models import Survey
     from friday.processes.segments import segments_visible
 
     return {
@@ -33,6 +34,7 @@ def _form_options(request: AuthedRequest) -> dict[str, Any]:
         ],
         "stages": [(k, n) for k, n in lifecycle_options() if k != "none"],
         "templates": list(MessageTemplate.objects.order_by("name").values_list("key", "name")),
+        "surveys": list(Survey.objects.order_by("name").values_list("key", "name")),
     }
 
 

@@ -157,7 +157,11 @@ def render_message(
 
 
 def template_preview(
-    *, template: MessageTemplate | TemplateIn, party: Party, record: dict | None = None
+    *,
+    template: MessageTemplate | TemplateIn,
+    party: Party,
+    record: dict | None = None,
+    links: dict | None = None,
 ) -> Rendered:
     return render_message(
         subject=template.subject,
@@ -165,6 +169,7 @@ def template_preview(
         body_html=template.body_html,
         party=party,
         record=record,
+        links=links,
     )
 
 
@@ -238,7 +243,9 @@ def message_queue(
     reason = _skip_reason(party, template, to_email)
     status = MessageStatus.SKIPPED if reason else MessageStatus.QUEUED
     try:
-        rendered = template_preview(template=source, party=party, record=record) if not reason else None
+        rendered = (
+            template_preview(template=source, party=party, record=record, links=links) if not reason else None
+        )
     except rendering.RenderRefused as exc:
         rendered, status, reason = None, MessageStatus.FAILED, f"{exc.field}: {exc.detail}"
     message = OutboundMessage(
