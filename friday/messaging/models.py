@@ -61,6 +61,9 @@ class OutboundMessage(models.Model):
     body_html = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     reason = models.TextField(blank=True, help_text="Why it was skipped, or the last error")
+    # What a template was given besides the party (the record's details, links), kept for a message that could
+    # not be written, so that retrying it after the template is fixed writes it with the same details.
+    render_context = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)

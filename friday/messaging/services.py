@@ -260,6 +260,9 @@ def message_queue(
         body_html=rendered.body_html if rendered else "",
         status=status,
         reason=reason,
+        render_context=(
+            {"record": record or {}, "links": links or {}} if status == MessageStatus.FAILED else {}
+        ),
         next_attempt_at=now,
         created_at=now,
         created_by=by,
@@ -459,7 +462,13 @@ def message_retry(*, by: User, message: OutboundMessage) -> OutboundMessage:
                 "This message was never written; there is nothing to send.", code="message.empty"
             )
         try:
-            rendered = template_preview(template=message.template, party=message.party)
+            context = message.render_context or {}
+            rendered = template_preview(
+                template=message.template,
+                party=message.party,
+                record=context.get("record") or None,
+                links=context.get("links") or None,
+            )
         except rendering.RenderRefused as exc:
             raise FridayError(
                 f"Its template still does not render ({exc.field}: {exc.detail}); fix the template first.",
@@ -470,6 +479,7 @@ def message_retry(*, by: User, message: OutboundMessage) -> OutboundMessage:
             "body_text": rendered.body_text,
             "body_html": rendered.body_html,
         }
+        fields["render_context"] = {}
     OutboundMessage.objects.filter(pk=message.pk).update(
         status=MessageStatus.QUEUED, next_attempt_at=clock.now(), attempts=0, reason="", **fields
     )

@@ -83,6 +83,12 @@ def test_a_message_that_cannot_be_written_fails_its_run_and_a_retry_does_not_sen
     assert "still does not render" in exc.value.detail
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
+    # Fixed to use a detail the event does give: the retry writes it with the details it was first given.
+    MessageTemplate.objects.filter(key="broken").update(body_text="Welcome ({{ record.event }})")
+    message_retry(by=cast.manager, message=message)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.QUEUED and message.body_text == "Welcome (party.created)"
+    assert message.render_context == {}
 
 
 def test_reminders_for_one_or_the_other_and_the_chased_party_sees_them(cast, web_for):
