@@ -352,3 +352,28 @@ def feedback_answer(*, token: Any, score: Any, comment: Any = "") -> Response:
             payload["nps_category"] = category
         event_emit(name="feedback.received", subject=response, actor=None, payload=payload)
     return response
+
+
+def feedback_email(*, request: FeedbackRequest, url: str, by: User | None) -> Any:
+    """Email a request made by hand: the survey's message with its link, through the outbox (keyed by the
+    request, so once). Returns the outbox row, which says if it was skipped (no address, do-not-contact) and why."""
+    from friday.messaging.models import MessageTemplate
+    from friday.messaging.services import message_queue
+
+    survey = request.survey
+    template = MessageTemplate.objects.filter(key=survey.template_key).first()
+    if template is None:
+        raise FridayError(
+            f"The message template {survey.template_key!r} (survey “{survey.name}”) does not exist: install the "
+            "starters (Automation) or name another template in the survey's settings.",
+            code="feedback.no_template",
+            field="survey",
+        )
+    return message_queue(
+        key=f"feedback:{request.pk}",
+        party=request.party,
+        template=template,
+        record={"survey": survey.name, "survey_url": url, "valid_days": survey.valid_days},
+        links={"feedback": url},
+        by=by,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -262,19 +263,26 @@ def survey_edit(request: AuthedRequest, key: str) -> HttpResponse:
 @login_required
 @require_POST
 def request_create(request: AuthedRequest, party_id: int) -> HttpResponse:
-    """Ask a party by hand: the link is shown once, to pass on by phone, text or your own email."""
+    """Ask a party by hand: email them the survey's message with the link (when they have an address), or show
+    the link once, to pass on by phone or text."""
     party = party_get(user=request.user, party_id=party_id, for_write=True)
     survey = selectors.survey_get(key=request.POST.get("survey", ""))
+    by_email = request.POST.get("send") == "email"
     try:
-        feedback, raw = services.feedback_request(survey=survey, party=party, by=request.user)
+        with transaction.atomic():
+            feedback, raw = services.feedback_request(survey=survey, party=party, by=request.user)
+            assert raw is not None  # no key: always a new request
+            url = services.feedback_url(raw)
+            message = (
+                services.feedback_email(request=feedback, url=url, by=request.user) if by_email else None
+            )
     except FridayError as exc:
         messages.error(request, exc.detail)
         return redirect("parties:detail", party_id=party.pk)
-    assert raw is not None  # no key: always a new request
     return render(
         request,
         "feedback/request_made.html",
-        {"party": party, "survey": survey, "feedback": feedback, "url": services.feedback_url(raw)},
+        {"party": party, "survey": survey, "feedback": feedback, "url": url, "message": message},
         status=201,
     )
 

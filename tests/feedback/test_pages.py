@@ -150,3 +150,25 @@ def test_survey_settings_are_for_admins_and_managers(cast, nps, web_for):
     nps.refresh_from_db()
     assert (nps.question, nps.valid_days) == ("Would you?", 7)
     assert manager.get("/feedback/surveys/nope/").status_code == 404
+
+
+def test_asking_by_hand_can_email_the_request(cast, ada, nps, web_for):
+    from friday.automation import starters
+    from friday.messaging.models import OutboundMessage
+
+    alice = web_for(cast.alice)
+    # Without the message template (starters not installed) it says what to do, and asks nothing.
+    r = alice.post(f"/feedback/ask/{ada.pk}/", {"survey": "nps", "send": "email"}, follow=True)
+    assert "does not exist: install the starters" in r.content.decode()
+    assert not FeedbackRequest.objects.exists()
+    starters.install(by=cast.manager)
+    made = alice.post(f"/feedback/ask/{ada.pk}/", {"survey": "nps", "send": "email"})
+    page = made.content.decode()
+    message = OutboundMessage.objects.get()
+    link = page.split('id="feedback-link">', 1)[1].split("<", 1)[0]
+    assert made.status_code == 201 and f"on its way to {message.to_email}" in page
+    assert message.key == f"feedback:{FeedbackRequest.objects.get().pk}" and link in message.body_text
+    # A customer without an email address: the request is made, the page says why no email went.
+    bo = make_person(cast.alice, "Bo", "Nomail")
+    page = alice.post(f"/feedback/ask/{bo.pk}/", {"survey": "nps", "send": "email"}).content.decode()
+    assert "The email was not sent" in page and 'id="feedback-link"' in page
