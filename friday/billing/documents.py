@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from friday.billing.models import Invoice
 from friday.billing.selectors import invoice_totals
+from friday.core.errors import FridayError
 
 SALT = "friday.billing.invoice-pdf"
 
@@ -53,9 +54,19 @@ def document_html(invoice: Invoice, *, standalone: bool = True) -> str:
     )
 
 
-def render_pdf(invoice: Invoice) -> bytes:
-    from weasyprint import HTML  # imported when needed: the import takes most of a second
+class PdfUnavailable(FridayError):
+    code = "pdf.unavailable"
+    status = 503
 
+
+def render_pdf(invoice: Invoice) -> bytes:
+    try:
+        from weasyprint import HTML  # imported when needed: the import takes most of a second
+    except OSError as exc:  # WeasyPrint loads Pango when imported; a machine without it cannot render
+        raise PdfUnavailable(
+            "Invoice PDFs need the Pango text library, which this machine lacks: install it (Debian and "
+            "Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0), then try again. Nothing was changed."
+        ) from exc
     return HTML(string=document_html(invoice), base_url=str(settings.BASE_DIR)).write_pdf()
 
 

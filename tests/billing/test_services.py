@@ -352,3 +352,20 @@ def test_the_overdue_sweep_emits_one_event_per_invoice(cast, draft):
     event = DomainEvent.objects.get(name="invoice.overdue", subject_id=invoice.pk)
     assert event.payload["days_overdue"] == 3 and event.payload["number"] == invoice.number
     assert event.payload["party_id"] == invoice.party_id and event.payload["balance"] == "181.20"
+
+
+def test_without_pango_issuing_says_what_to_install_and_changes_nothing(cast, draft, monkeypatch):
+    import sys
+    import types
+
+    class NoPango(types.ModuleType):
+        def __getattr__(self, name):
+            raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setitem(sys.modules, "weasyprint", NoPango("weasyprint"))
+    with pytest.raises(FridayError) as exc:
+        services.invoice_issue(by=cast.alice, invoice=draft)
+    assert exc.value.code == "pdf.unavailable" and "apt-get install libpango" in exc.value.detail
+    draft.refresh_from_db()
+    assert draft.status == InvoiceStatus.DRAFT and draft.number is None
+    assert not InvoiceCounter.objects.filter(last__gt=0).exists()
