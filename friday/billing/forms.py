@@ -34,7 +34,9 @@ def line_rows(data: Any, count: int) -> list[dict[str, str]]:
 
 class PaymentForm(forms.Form):
     amount = forms.CharField(max_length=30, help_text="e.g. 120.00")
-    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    received_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), required=False
+    )
     method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER)
     reference = forms.CharField(max_length=200, required=False)
     key = forms.CharField(max_length=100, widget=forms.HiddenInput)

@@ -13,7 +13,9 @@ class DealForm(forms.Form):
     title = forms.CharField(max_length=200, help_text="What they might buy, e.g. “Combi boiler swap”")
     value = forms.CharField(max_length=30, required=False, help_text="e.g. 4250.00")
     currency = forms.CharField(max_length=3, required=False)
-    expected_close = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expected_close = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
     process = forms.ChoiceField(label="Pipeline", required=False)

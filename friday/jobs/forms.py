@@ -27,7 +27,9 @@ class JobForm(forms.Form):
     scheduled_for = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
-    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     quoted_price = forms.CharField(max_length=30, required=False, help_text="e.g. 480.00")
     currency = forms.CharField(max_length=3, required=False)
     asset = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
@@ -71,7 +73,9 @@ class CostForm(forms.Form):
     )
     supplier = PartyPickerField(label="Supplier", required=False, help_text="For a supplier's bill")
     reference = forms.CharField(max_length=100, required=False, help_text="The supplier's bill number")
-    incurred_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    incurred_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, for_job: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -116,7 +120,9 @@ class AssetForm(forms.Form):
     kind = forms.CharField(max_length=100, required=False)
     serial_number = forms.CharField(max_length=100, required=False)
     location = forms.CharField(max_length=200, required=False)
-    installed_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    installed_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=10_000)
     active = forms.BooleanField(required=False, initial=True)
 
@@ -130,7 +136,7 @@ class PlanForm(forms.Form):
     )
     last_service_on = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="The last service before Friday knew; later, completed jobs set it",
     )
     active = forms.BooleanField(required=False, initial=True)

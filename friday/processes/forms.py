@@ -53,10 +53,14 @@ class SegmentForm(forms.Form):
         queryset=Team.objects.none(), required=False, label="Team is one of"
     )
     created_after = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Created on or after"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Created on or after",
     )
     created_before = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Created before"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Created before",
     )
     created_within_days = forms.IntegerField(
         required=False, min_value=0, max_value=36500, label="Created in the last … days"
@@ -72,11 +76,13 @@ class SegmentForm(forms.Form):
         required=False, min_value=0, max_value=36500, label="Contacted in the last … days"
     )
     last_contact_after = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Contacted on or after"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Contacted on or after",
     )
     last_contact_before = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         label="Last contact before",
         help_text="Contacted once, but not since",
     )

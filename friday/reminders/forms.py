@@ -36,4 +36,6 @@ class ReminderForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    until = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )

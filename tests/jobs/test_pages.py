@@ -127,3 +127,41 @@ def test_dependencies_rates_assets_plans_and_services_due(job_process, cast, web
         {"kind": "acquisition", "description": "Flyer", "unit_cost": "12.5"},
     )
     assert r.status_code == 302 and "£12.50" in alice.get(f"/parties/{party.pk}/").content.decode()
+
+
+def test_edit_forms_show_dates_the_browser_can_read_so_saving_keeps_them(
+    job_process, pipeline, cast, web_for
+):
+    """A date box shows nothing for 15/11/2019 (it reads only YYYY-MM-DD), and saving the form then cleared the
+    date: every edit form writes dates as YYYY-MM-DD."""
+    from friday.deals.services import DealIn, deal_create
+    from friday.jobs.services import AssetIn, JobIn, PlanIn, asset_save, job_create, plan_save
+
+    party = make_person(cast.alice, "Grace", "Hopper")
+    alice = web_for(cast.alice)
+    asset = asset_save(
+        by=cast.alice, party=party, data=AssetIn(name="Boiler", installed_on=dt.date(2019, 11, 15))
+    )
+    plan = plan_save(
+        by=cast.alice,
+        party=party,
+        data=PlanIn(name="Service", every=1, unit="years", last_service_on=dt.date(2026, 1, 10)),
+    )
+    job = job_create(by=cast.alice, party=party, data=JobIn(title="Fix", due_on=dt.date(2026, 12, 20)))
+    deal = deal_create(
+        by=cast.alice, party=party, data=DealIn(title="Swap", expected_close=dt.date(2026, 12, 24))
+    )
+    for url, value in (
+        (f"/jobs/parties/{party.pk}/assets/{asset.pk}/", "2019-11-15"),
+        (f"/jobs/parties/{party.pk}/plans/{plan.pk}/", "2026-01-10"),
+        (f"/jobs/{job.pk}/edit/", "2026-12-20"),
+        (f"/deals/{deal.pk}/edit/", "2026-12-24"),
+    ):
+        assert f'value="{value}"' in alice.get(url).content.decode(), url
+    # Saved as the browser sends it back, the dates stay.
+    alice.post(
+        f"/jobs/parties/{party.pk}/plans/{plan.pk}/",
+        {"name": "Service", "every": "1", "unit": "years", "last_service_on": "2026-01-10", "active": "on"},
+    )
+    plan.refresh_from_db()
+    assert plan.last_service_on == dt.date(2026, 1, 10) and plan.next_due_on == dt.date(2027, 1, 10)
