@@ -200,7 +200,9 @@ def matches_between(rule: Rule, start: dt.datetime, end: dt.datetime) -> list[tr
     if triggers.is_event(rule.trigger):
         found = list(triggers.event_matches(rule.trigger, start, end, since=rule.enabled_at))
     else:
-        found = list(triggers.time_matches(rule.trigger, start, end, _candidates(rule)))
+        found = list(
+            triggers.time_matches(rule.trigger, start, end, _candidates(rule), since=rule.enabled_at)
+        )
     return _passes(rule, found)
 
 

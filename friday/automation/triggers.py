@@ -460,7 +460,9 @@ def cron_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) 
         yield Match("", None, None, f"slot:{slot.astimezone(dt.UTC).isoformat()}", slot, {})
 
 
-def service_due_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.datetime) -> Iterator[Match]:
+def service_due_matches(
+    trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, *, since: dt.datetime | None = None
+) -> Iterator[Match]:
     """Active service plans whose next due date, less `days_before`, at `at` falls in (start, end] — and plans
     changed in the window (a new plan, a new due date) whose moment has already come but whose due date has not
     passed, so a plan added eight days before it is due is not skipped. The due date is the occurrence: once a
@@ -469,10 +471,15 @@ def service_due_matches(trigger: dict[str, Any], start: dt.datetime, end: dt.dat
     days = [
         d for d in _local_days(start + before, end + before) if start < _at(d - before, trigger["at"]) <= end
     ]
-    plans = ServicePlan.objects.filter(active=True)
+    # A plan whose visit is already booked (an open job under it) needs no notice: the job is the booking.
+    booked = Job.objects.filter(
+        service_plan=OuterRef("pk"), completed_at__isnull=True, closed_at__isnull=True
+    )
+    plans = ServicePlan.objects.filter(active=True).exclude(Exists(booked))
     rows = plans.filter(next_due_on__in=days) if days else plans.none()
     late = plans.filter(
-        updated_at__gt=start - EVENT_OVERLAP,  # as for events: a change committed late is not missed
+        # As for events: a change committed late is not missed — but nothing from before the rule was switched on.
+        updated_at__gt=max(start - EVENT_OVERLAP, since) if since else start - EVENT_OVERLAP,
         updated_at__lte=end,
         next_due_on__gte=clock.local_date(end),
         next_due_on__lte=clock.local_date(end) + before,
@@ -531,7 +538,12 @@ def campaign_matches(
 
 
 def time_matches(
-    trigger: dict[str, Any], start: dt.datetime, end: dt.datetime, parties: Any
+    trigger: dict[str, Any],
+    start: dt.datetime,
+    end: dt.datetime,
+    parties: Any,
+    *,
+    since: dt.datetime | None = None,
 ) -> Iterator[Match]:
     """The matches of a time trigger in (start, end]. `parties` is the queryset conditions already narrowed."""
     kind = trigger["type"]
@@ -548,7 +560,7 @@ def time_matches(
     elif kind == "cron":
         yield from cron_matches(trigger, start, end)
     elif kind == "service_due":
-        yield from service_due_matches(trigger, start, end)
+        yield from service_due_matches(trigger, start, end, since=since)
     elif kind == "campaign":
         yield from campaign_matches(trigger, start, end, parties)
     elif kind in REGISTERED:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
@@ -349,5 +349,15 @@ def plan_get(*, user: User, plan_id: int) -> ServicePlan:
 def plans_due(*, user: User, within_days: int = 30, cursor: str | None = None, limit: int = 50) -> Page:
     """Active plans due within `within_days` (or overdue), soonest first."""
     until = clock.today() + dt.timedelta(days=within_days)
-    qs = plans_visible(user).filter(active=True, next_due_on__lte=until).select_related("party", "asset")
+    qs = with_booking(
+        plans_visible(user).filter(active=True, next_due_on__lte=until).select_related("party", "asset")
+    )
     return keyset_page(qs, order=["next_due_on", "id"], cursor=cursor, limit=limit)
+
+
+def with_booking(plans: QuerySet[ServicePlan]) -> QuerySet[ServicePlan]:
+    """Plans with `booked_job_id`: the open job already booked under each (None if there is none)."""
+    booked = Job.objects.filter(
+        service_plan=OuterRef("pk"), completed_at__isnull=True, closed_at__isnull=True
+    ).order_by("created_at", "id")
+    return plans.annotate(booked_job_id=Subquery(booked.values("pk")[:1]))

@@ -189,6 +189,8 @@ def job_create(*, by: User, party: Party, data: JobIn, process_key: str | None =
     )
     if staff:
         job.staff.set(staff)
+    if job.service_plan_id is not None:
+        _plan_booked(by, job)
     timeline_add(
         party, event="job.created", subject=f"Job {job.title!r} booked"[:200], by=by, data={"job_id": job.pk}
     )
@@ -286,6 +288,17 @@ def job_delete(*, by: User, job: Job) -> None:
     )
     StageChange.objects.filter(record_type=RecordType.JOB, record_id=job.pk).delete()
     job.delete()
+
+
+def _plan_booked(by: User, job: Job) -> None:
+    """A visit booked for a plan settles the reminders to book it (the service-due rule's)."""
+    from friday.reminders.models import ACTIVE, Reminder
+    from friday.reminders.services import reminder_done
+
+    for reminder in Reminder.objects.filter(
+        record_type="service_plan", record_id=job.service_plan_id, status__in=ACTIVE
+    ):
+        reminder_done(by=by, reminder=reminder)
 
 
 def job_set_paid(*, job: Job, paid_at: dt.datetime | None) -> None:

@@ -672,7 +672,11 @@ def party_section(user: User, party: Any) -> dict[str, Any]:
         "more": count > 10,
         "can_add": selectors.job_processes().exists(),
         "assets": list(party.assets.order_by("-active", "name")),
-        "plans": list(party.service_plans.select_related("asset").order_by("-active", "next_due_on")),
+        "plans": list(
+            selectors.with_booking(party.service_plans.select_related("asset")).order_by(
+                "-active", "next_due_on"
+            )
+        ),
         "party_costs": list(party.costs.filter(job__isnull=True).order_by("-incurred_on", "-id")[:10]),
         "party_cost_totals": [(c["currency"], c["total"]) for c in costs],
     }

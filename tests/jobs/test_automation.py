@@ -84,6 +84,8 @@ def test_service_due_fires_fourteen_days_before_once_and_again_after_the_next_se
     # The service is done: the next due date moves on six months and fires in its turn.
     with time_machine.travel(at(2026, 1, 30, 12, 0), tick=False):
         job = job_create(by=cast.alice, party=party, data=JobIn(title="Service", service_plan=plan))
+        reminder.refresh_from_db()
+        assert reminder.status == "done"  # booking the visit settles "Book the service"
         _complete(job, cast.alice)
         plan.refresh_from_db()
         assert plan.last_service_on == dt.date(2026, 1, 30) and plan.next_due_on == dt.date(2026, 7, 30)
@@ -182,3 +184,29 @@ def test_job_completed_event_reaches_event_rules(job_process, cast):
     firing = Firing.objects.get()
     assert firing.record_type == "job" and firing.party == party and firing.snapshot["title"] == "Roof"
     assert Reminder.objects.get().title == "Thank Ada Lovelace"
+
+
+def test_a_plan_already_booked_gets_no_notice_and_switching_on_does_not_reach_back(job_process, cast):
+    with time_machine.travel(at(2026, 3, 1, 8, 0), tick=False):
+        starters.install(by=cast.manager)
+        party = make_person(cast.alice, roles=["customer"], emails=["ada@example.com"])
+        # Due in 5 days, changed just before the rule is switched on: not a notice for the past.
+        plan_save(
+            by=cast.alice,
+            party=party,
+            data=PlanIn(name="MOT", every=1, unit="years", last_service_on=dt.date(2025, 3, 6)),
+        )
+    with time_machine.travel(at(2026, 3, 1, 8, 5), tick=False):
+        rule = Rule.objects.get(name="Service due in 14 days")
+        rule_set_enabled(by=cast.manager, rule=rule, enabled=True)
+    with time_machine.travel(at(2026, 3, 1, 8, 6), tick=False):
+        assert sweep().fired == 0
+        booked = plan_save(
+            by=cast.alice,
+            party=party,
+            data=PlanIn(name="Boiler", every=1, unit="years", last_service_on=dt.date(2025, 3, 20)),
+        )
+        job_create(by=cast.alice, party=party, data=JobIn(title="Boiler service", service_plan=booked))
+    with time_machine.travel(at(2026, 3, 6, 9, 1), tick=False):
+        assert sweep().fired == 0  # the Boiler plan's visit is booked: its notice (6 March) is not sent
+    assert not Firing.objects.exists()
