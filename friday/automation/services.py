@@ -356,7 +356,10 @@ def _run_one(pk: int, worker_id: str, result: RunResult) -> None:
                 timeline_add(
                     firing.party,
                     event="automation.action",
-                    subject=f"Rule “{rule.name}”: {action.describe(settings)}",
+                    # What it did for this firing: placeholders filled ({party} → the name), not the rule's words.
+                    subject=f"Rule “{rule.name}”: {action_types.fill_placeholders(action.describe(settings), firing)}"[
+                        :200
+                    ],
                     by=None,
                     data={"rule_id": rule.pk, "firing_id": firing.pk, "run_id": run.pk},
                 )

@@ -184,6 +184,10 @@ def test_job_completed_event_reaches_event_rules(job_process, cast):
     firing = Firing.objects.get()
     assert firing.record_type == "job" and firing.party == party and firing.snapshot["title"] == "Roof"
     assert Reminder.objects.get().title == "Thank Ada Lovelace"
+    from friday.parties.models import Activity
+
+    line = Activity.objects.get(party=party, event="automation.action").subject
+    assert line == "Rule “Thank on completion”: Remind the owner: Thank Ada Lovelace"  # filled in, not {party}
 
 
 def test_a_plan_already_booked_gets_no_notice_and_switching_on_does_not_reach_back(job_process, cast):
