@@ -15,7 +15,8 @@ LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
 class InvoiceForm(forms.Form):
     party = PartyPickerField(label="Client")
     currency = forms.CharField(max_length=3, required=False, help_text="e.g. GBP (default: the business's)")
-    terms_days = forms.IntegerField(label="Payment terms (days)", required=False, min_value=0, max_value=365)
+    # Text, checked by the service with everything else, so one submit shows every problem at once.
+    terms_days = forms.CharField(label="Payment terms (days)", required=False, max_length=10)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
 
     def __init__(self, *args: Any, fixed_party: bool = False, **kwargs: Any) -> None:

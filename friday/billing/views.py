@@ -145,7 +145,19 @@ def invoice_issue(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     except FridayError as exc:
         messages.error(request, exc.detail)
     else:
-        sent = " and emailed to the client" if request.POST.get("send") == "on" else ""
+        sent = ""
+        if request.POST.get("send") == "on":
+            from friday.messaging.models import OutboundMessage
+            from friday.messaging.services import mail_configured
+
+            message = OutboundMessage.objects.filter(key=f"invoice:{invoice.pk}:issued").first()
+            if message is None or message.status in ("skipped", "failed"):
+                reason = message.reason if message is not None else "no message was written"
+                sent = f"; its email was not sent: {reason}"
+            elif not mail_configured():
+                sent = "; its email (with the PDF) is kept in the Outbox until a mail server is set (FRIDAY_EMAIL_URL)"
+            else:
+                sent = f"; its email with the PDF is on its way to {message.to_email}"
         messages.success(request, f"Invoice {invoice.number} was issued{sent}.")
     return redirect("billing:detail", invoice.pk)
 

@@ -20,7 +20,10 @@ class StaffField(forms.ModelMultipleChoiceField):
 
 class JobForm(forms.Form):
     party = PartyPickerField(label="Client")
-    title = forms.CharField(max_length=200, help_text="The work, e.g. “Annual boiler service”")
+    # Not required here: the service says a title is missing together with every other problem.
+    title = forms.CharField(
+        max_length=200, required=False, help_text="The work, e.g. “Annual boiler service”"
+    )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=20_000)
     staff = StaffField(queryset=User.objects.none(), required=False, help_text="Who does the work")
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
@@ -116,7 +119,7 @@ class DependencyForm(forms.Form):
 
 
 class AssetForm(forms.Form):
-    name = forms.CharField(max_length=200, help_text="e.g. Boiler, Van, Lift 2")
+    name = forms.CharField(max_length=200, required=False, help_text="e.g. Boiler, Van, Lift 2")
     kind = forms.CharField(max_length=100, required=False)
     serial_number = forms.CharField(max_length=100, required=False)
     location = forms.CharField(max_length=200, required=False)
@@ -128,7 +131,7 @@ class AssetForm(forms.Form):
 
 
 class PlanForm(forms.Form):
-    name = forms.CharField(max_length=200, help_text="e.g. Annual boiler service")
+    name = forms.CharField(max_length=200, required=False, help_text="e.g. Annual boiler service")
     every = forms.IntegerField(min_value=1, max_value=1000, initial=12)
     unit = forms.ChoiceField(choices=IntervalUnit.choices, initial=IntervalUnit.MONTHS)
     asset = forms.TypedChoiceField(

@@ -187,7 +187,9 @@ def test_job_completed_event_reaches_event_rules(job_process, cast):
     from friday.parties.models import Activity
 
     line = Activity.objects.get(party=party, event="automation.action").subject
-    assert line == "Rule “Thank on completion”: Remind the owner: Thank Ada Lovelace"  # filled in, not {party}
+    assert (
+        line == "Rule “Thank on completion”: Remind the owner: Thank Ada Lovelace"
+    )  # filled in, not {party}
 
 
 def test_a_plan_already_booked_gets_no_notice_and_switching_on_does_not_reach_back(job_process, cast):

@@ -165,3 +165,36 @@ def test_edit_forms_show_dates_the_browser_can_read_so_saving_keeps_them(
     )
     plan.refresh_from_db()
     assert plan.last_service_on == dt.date(2026, 1, 10) and plan.next_due_on == dt.date(2027, 1, 10)
+
+
+def test_one_submit_shows_every_problem(job_process, cast, web_for):
+    party = make_person(cast.alice, "Grace", "Hopper")
+    r = web_for(cast.alice).post(
+        "/jobs/new/",
+        {
+            "party": f"Grace Hopper · #{party.pk}",
+            "title": "",
+            "quoted_price": "abc",
+            "currency": "XYZ",
+            "process": "job_workflow",
+        },
+    )
+    page = r.content.decode()
+    assert r.status_code == 422 and "A job needs a title" in page
+    assert "The quoted price is a number" in page and "not an ISO 4217 currency code" in page
+    r = web_for(cast.alice).post(
+        "/billing/invoices/new/",
+        {
+            "party": f"Grace Hopper · #{party.pk}",
+            "terms_days": "-5",
+            "currency": "POU",
+            "line_count": "1",
+            "line-0-description": "Service",
+            "line-0-quantity": "-1",
+            "line-0-unit_price": "abc",
+            "line-0-tax_rate": "150",
+        },
+    )
+    page = r.content.decode()
+    assert r.status_code == 422 and "Payment terms are a number of days" in page
+    assert "not an ISO 4217 currency code" in page and page.count('class="errorlist"') >= 5
