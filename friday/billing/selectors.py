@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
-from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment, open_invoices
+from friday.billing.models import OPEN_STATUSES, Invoice, InvoiceKind, InvoiceStatus, Payment, open_invoices
 from friday.billing.totals import Totals, totals_of
 from friday.core import clock
 from friday.core.errors import FridayError, NotFound
@@ -71,6 +71,8 @@ def invoice_queryset(*, user: User, filters: InvoiceFilters) -> QuerySet[Invoice
             qs = open_invoices(qs).filter(due_date__lt=clock.today())
         else:
             qs = qs.filter(status=filters.status)
+            if filters.status in OPEN_STATUSES and not filters.kind:
+                qs = qs.filter(kind=InvoiceKind.INVOICE)  # a credit note is "issued" too, but owes nothing
     if filters.kind:
         if filters.kind not in InvoiceKind.values:
             raise FridayError("Kind is invoice or credit_note.", code="invalid.kind", field="kind")

@@ -549,7 +549,7 @@ def invoice_void(*, by: User, invoice: Invoice, reason: str) -> Invoice:
         currency=invoice.currency,
         issue_date=today,
         terms_days=0,
-        due_date=today,
+        due_date=None,  # nothing is owed on a credit note
         notes=f"Credits invoice {invoice.number}: {reason}",
         subtotal=-invoice.subtotal,
         tax=-invoice.tax,

@@ -16,7 +16,7 @@ from friday.accounts.models import User
 from friday.accounts.scoping import require_write
 from friday.billing import documents, selectors, services
 from friday.billing.forms import LINE_FIELDS, InvoiceForm, PaymentForm, VoidForm, line_rows
-from friday.billing.models import Invoice, InvoiceStatus
+from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
 from friday.core import clock
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
@@ -32,6 +32,7 @@ TABS = [
     ("overdue", "Overdue"),
     ("paid", "Paid"),
     ("void", "Void"),
+    ("credit_notes", "Credit notes"),
 ]
 
 
@@ -42,8 +43,10 @@ def _errors(exc: FridayError) -> list[FridayError]:
 @login_required
 def invoice_list(request: AuthedRequest) -> HttpResponse:
     party = request.GET.get("party", "")
+    status = request.GET.get("status", "")[:20]
     filters = selectors.InvoiceFilters(
-        status=request.GET.get("status", "")[:20],
+        status="" if status == "credit_notes" else status,
+        kind=InvoiceKind.CREDIT_NOTE if status == "credit_notes" else "",
         party_id=int(party) if party.isdigit() and len(party) < 19 else None,
     )
     error, page = None, None

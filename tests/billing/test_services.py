@@ -306,6 +306,13 @@ def test_void_issues_a_credit_note_with_its_own_number(cast, draft):
     assert (credit.subtotal, credit.tax, credit.total) == (D("-151.00"), D("-30.20"), D("-181.20"))
     assert [line.net for line in credit.lines.all()] == [D("-100.00"), D("-51.00")]
     assert credit.pdf.name
+    # Nothing is owed on a credit note: no due date, and it is listed as a credit note, not as owing.
+    assert credit.due_date is None
+    from friday.billing.selectors import InvoiceFilters, invoice_list
+
+    issued = invoice_list(user=cast.alice, filters=InvoiceFilters(status="issued")).items
+    credits = invoice_list(user=cast.alice, filters=InvoiceFilters(kind="credit_note")).items
+    assert credit not in issued and [c.pk for c in credits] == [credit.pk]
 
 
 def test_a_paid_invoice_cannot_be_voided(cast, draft):
