@@ -79,7 +79,7 @@ def amount_parse(
         number = Decimal(text)
     except InvalidOperation:
         raise FridayError(f"{what} is a number, e.g. 42.50.", code="invalid.decimal", field=field) from None
-    if not number.is_finite():
+    if not number.is_finite() or "e" in text.lower():  # 1e3 is a number, but not how anyone writes money
         raise FridayError(f"{what} is a number, e.g. 42.50.", code="invalid.decimal", field=field)
     if number < 0:
         raise FridayError(f"{what} cannot be negative.", code="invalid.negative", field=field)

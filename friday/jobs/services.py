@@ -474,7 +474,9 @@ def cost_add(*, by: User, data: CostIn, job: Job | None = None, party: Party | N
         unit_cost=unit_cost,
         amount=amount,
         currency=currency,
-        staff=staff if isinstance(staff, User) else None,
+        staff=staff
+        if isinstance(staff, User) and kind == CostKind.LABOUR
+        else None,  # whose time, for labour
         supplier=supplier,
         reference=out["reference"],
         incurred_on=incurred,

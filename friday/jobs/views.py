@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -294,7 +295,7 @@ def _detail_context(request: AuthedRequest, job: Job) -> dict[str, Any]:
         "costs": list(selectors.job_costs(job=job)),
         "dependencies": list(services.job_dependencies(job=job)),
         "invoices": list(invoices.order_by("-id")) if invoices is not None else None,
-        "cost_form": CostForm(prefix="cost", initial={"staff": request.user.pk}),
+        "cost_form": CostForm(prefix="cost"),
         "dependency_form": DependencyForm(prefix="dep", initial={"assignee": request.user.pk}),
     }
 
@@ -496,11 +497,24 @@ def staff_rates(request: AuthedRequest) -> HttpResponse:
             return redirect("jobs:staff_rates")
     rates = {r.user_id: r for r in selectors.staff_rates()}
     users = list(User.objects.filter(is_active=True).order_by("first_name", "username"))
-    rows = [{"user": u, "rate": rates.get(u.pk), "error": errors.get(u.pk)} for u in users]
+    rows = [
+        {
+            "user": u,
+            "rate": rates.get(u.pk),
+            "error": errors.get(u.pk),
+            "sent_rate": request.POST.get("hourly_rate", "")[:30],
+            "sent_currency": request.POST.get("currency", "")[:3],
+        }
+        for u in users
+    ]
     return render(
         request,
         "jobs/staff_rates.html",
-        {"rows": rows, "can_edit": request.user.can_edit_processes},
+        {
+            "rows": rows,
+            "can_edit": request.user.can_edit_processes,
+            "home_currency": settings.FRIDAY_CURRENCY,
+        },
         status=422 if errors else 200,
     )
 

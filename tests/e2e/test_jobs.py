@@ -52,6 +52,7 @@ def test_book_move_and_cost_a_job(page: Page, live_server, admin):
     # Two hours of labour at £45: the margin is £90 (50%).
     page.get_by_text("Add a cost").click()
     page.get_by_label("Kind").select_option("labour")
+    page.get_by_label("Staff", exact=True).select_option(str(admin.pk))
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add cost").click()
     expect(page.locator("#job-margin")).to_contain_text("£90.00")

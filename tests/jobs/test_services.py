@@ -66,6 +66,9 @@ def test_bad_job_input_names_every_field_and_writes_nothing(job_process, cast):
             data=JobIn(title=" ", quoted_price="-5", currency="pounds", due_on="soon"),
         )
     assert {e.field for e in exc.value.errors} == {"title", "quoted_price", "currency", "due_on"}
+    with pytest.raises(ValidationFailed) as exc:
+        job_create(by=cast.alice, party=party, data=JobIn(title="x", quoted_price="1e3"))
+    assert [e.field for e in exc.value.errors] == ["quoted_price"]
     assert not Job.objects.exists()
 
 
