@@ -105,14 +105,26 @@ def lint_rule(rule: Rule) -> list[Finding]:
     lifecycle_keys = _lifecycle_keys()
     all_keys = _all_stage_keys()
     if kind == "event" and "stage" in trigger and trigger["stage"] not in all_keys:
-        out.append(
-            Finding(
-                ERROR,
-                "trigger.unknown_stage",
-                "trigger.stage",
-                f"No process has a stage {trigger['stage']!r}: the rule can never fire.",
+        applies_to = trigger["event"].split(".", 1)[0]
+        if _has_process(applies_to):
+            out.append(
+                Finding(
+                    ERROR,
+                    "trigger.unknown_stage",
+                    "trigger.stage",
+                    f"No process has a stage {trigger['stage']!r}: the rule can never fire.",
+                )
             )
-        )
+        else:  # e.g. a starter for jobs, added before the job process is: it fires once one is published
+            out.append(
+                Finding(
+                    WARNING,
+                    "trigger.no_process_yet",
+                    "trigger.stage",
+                    f"No {applies_to} process is published yet: the rule fires once one has a stage "
+                    f"{trigger['stage']!r}.",
+                )
+            )
     for i, action in enumerate(actions):
         path = f"actions.{i}"
         if action["type"] == "move_stage":
@@ -214,7 +226,7 @@ RECORD_FIELDS = {
     "chase": {"title", "round", "chase_id", "due_at"},
     "date": {"title", "expected_close"},
     "cron": set(),
-    "service_due": {"plan", "due_on", "asset", "serial_number", "days_before"},
+    "service_due": {"plan", "due_on", "due", "asset", "serial_number", "days_before"},
     "campaign": {"period"},
 }
 
@@ -276,6 +288,12 @@ def _lifecycle_keys() -> set[str]:
 
     process = lifecycle_process()
     return {s.key for s in process.current.definition.stages} if process and process.current else set()
+
+
+def _has_process(applies_to: str) -> bool:
+    from friday.processes.models import Process
+
+    return Process.objects.filter(applies_to=applies_to, current__isnull=False).exists()
 
 
 def _all_stage_keys() -> set[str]:

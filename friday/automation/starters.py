@@ -69,12 +69,12 @@ TEMPLATES = [
     TemplateIn(
         key="service_due",
         name="Service due",
-        subject="Your {{ record.plan }} is due on {{ record.due_on }}",
+        subject="Your {{ record.plan }} is due on {{ record.due }}",
         body_text=(
             "Dear {{ party.first_name }},\n\n"
             "Your {{ record.plan }}{% if record.asset %} for your {{ record.asset }}"
             "{% if record.serial_number %} (serial {{ record.serial_number }}){% endif %}{% endif %} "
-            "is due on {{ record.due_on }}. Reply to this email or call us"
+            "is due on {{ record.due }}. Reply to this email or call us"
             "{% if business.phone %} on {{ business.phone }}{% endif %} and we will book a time that suits you.\n\n"
             "{{ party.owner.first_name }}\n{{ business.name }}\n"
         ),

@@ -505,6 +505,7 @@ def service_due_matches(
                 {
                     "plan": name,
                     "due_on": due.isoformat(),
+                    "due": f"{due.day} {due:%B %Y}",  # for people: 10 December 2026
                     "asset": asset or "",
                     "serial_number": serial or "",
                     "days_before": trigger["days_before"],

@@ -80,8 +80,9 @@ RULES: list[dict[str, Any]] = [
         "name": "Issue the invoice when a job is complete",
         "description": "When a job enters its complete stage, invoice its quoted price and email the client "
         "the invoice with the PDF attached.",
-        "trigger": {"type": "event", "event": "job.stage_entered"},
-        "conditions": {"record": {"field": "stage", "op": "in", "value": ["complete"]}},
+        # The stage in the trigger (not a record condition), so the rule form shows it.
+        "trigger": {"type": "event", "event": "job.stage_entered", "stage": "complete"},
+        "conditions": {},
         "actions": [{"type": "issue_invoice", "send": True}],
     },
     _reminder(

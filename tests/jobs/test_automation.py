@@ -77,7 +77,7 @@ def test_service_due_fires_fourteen_days_before_once_and_again_after_the_next_se
     with time_machine.travel(at(2026, 1, 25, 9, 0), tick=False):
         assert sweep().fired == 0, list(Firing.objects.values_list("key", "due_at"))  # once
     message = OutboundMessage.objects.get()
-    assert message.subject == "Your Boiler service is due on 2026-02-01"
+    assert message.subject == "Your Boiler service is due on 1 February 2026"
     assert "(serial WB-77)" in message.body_text
     reminder = Reminder.objects.get()
     assert reminder.title == "Book the service for Ada Lovelace" and reminder.assignee == cast.alice
