@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema, Status
 
@@ -162,12 +162,12 @@ class JobPage(Schema):
 class ListParams(Schema):
     process: Str100 = ""
     stage: Str100 = ""
-    status: str = Field("", pattern="^(|open|complete|closed|paid|unpaid)$")
+    status: Literal["", "open", "complete", "closed", "paid", "unpaid"] = ""
     owner_id: Id | None = None
     staff_id: Id | None = None
     party_id: Id | None = None
     q: Str100 = ""
-    sort: str = Field("recent", pattern="^(recent|oldest|created|scheduled)$")
+    sort: Literal["recent", "oldest", "created", "scheduled"] = "recent"
     cursor: Str500 | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -204,6 +204,10 @@ class CostIn(InSchema):
     supplier_id: Id | None = None
     reference: Str100 = ""
     incurred_on: dt.date | None = None
+
+
+class PartyCostIn(CostIn):
+    party_id: Id
 
 
 class CostOut(Schema):
@@ -278,6 +282,11 @@ class AssetIn(InSchema):
     active: bool | None = None
 
 
+class AssetCreateIn(AssetIn):
+    party_id: Id
+    name: Str200
+
+
 class AssetOut(Schema):
     id: int
     party_id: int
@@ -293,11 +302,17 @@ class AssetOut(Schema):
 class PlanIn(InSchema):
     name: Str200 | None = None
     every: int | None = Field(None, ge=1, le=1000)
-    unit: str | None = Field(None, pattern="^(days|weeks|months|years)$")
+    unit: Literal["days", "weeks", "months", "years"] | None = None
     asset_id: Id | None = None
     last_service_on: dt.date | None = None
     active: bool | None = None
     notes: Str10k | None = None
+
+
+class PlanCreateIn(PlanIn):
+    party_id: Id
+    name: Str200
+    every: int = Field(ge=1, le=1000)
 
 
 class PlanOut(Schema):
@@ -548,8 +563,8 @@ def party_cost_list(request: AuthedRequest, party_id: Id, cursor: Str500 | None 
     response={201: CostOut, **ERRORS},
     summary="Record a cost on a party (acquisition, servicing, discount, other)",
 )
-def party_cost_add(request: AuthedRequest, party_id: Id, payload: CostIn):
-    party = _party(request, party_id)
+def party_cost_add(request: AuthedRequest, payload: PartyCostIn):
+    party = _party(request, payload.party_id)
     return Status(201, services.cost_add(by=request.user, party=party, data=_cost_in(request, payload)))
 
 
@@ -587,7 +602,7 @@ def rate_set(request: AuthedRequest, payload: RateIn):
 
 def _asset_in(payload: AssetIn) -> services.AssetIn:
     data = services.AssetIn()
-    for name in payload.model_fields_set:
+    for name in payload.model_fields_set - {"party_id"}:
         setattr(data, name, getattr(payload, name))
     return data
 
@@ -599,8 +614,8 @@ def asset_list(request: AuthedRequest, party_id: Id):
 
 
 @assets_router.post("", response={201: AssetOut, **ERRORS}, summary="Add an asset to a party")
-def asset_create(request: AuthedRequest, party_id: Id, payload: AssetIn):
-    party = _party(request, party_id)
+def asset_create(request: AuthedRequest, payload: AssetCreateIn):
+    party = _party(request, payload.party_id)
     return Status(201, services.asset_save(by=request.user, party=party, data=_asset_in(payload)))
 
 
@@ -623,7 +638,7 @@ def asset_delete(request: AuthedRequest, asset_id: Id):
 
 def _plan_in(payload: PlanIn, party_id: int) -> services.PlanIn:
     data = services.PlanIn()
-    for name in payload.model_fields_set:
+    for name in payload.model_fields_set - {"party_id"}:
         if name == "asset_id":
             data.asset = _owned(Asset, payload.asset_id, party_id, "asset_id")
         else:
@@ -652,8 +667,8 @@ def plan_list(request: AuthedRequest, params: Query[PlanParams]):
 
 
 @plans_router.post("", response={201: PlanOut, **ERRORS}, summary="Add a service plan to a party")
-def plan_create(request: AuthedRequest, party_id: Id, payload: PlanIn):
-    party = _party(request, party_id)
+def plan_create(request: AuthedRequest, payload: PlanCreateIn):
+    party = _party(request, payload.party_id)
     return Status(201, services.plan_save(by=request.user, party=party, data=_plan_in(payload, party.pk)))
 
 

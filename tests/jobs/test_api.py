@@ -79,35 +79,32 @@ def test_rates_party_costs_assets_and_plans(job_process, cast, api_for):
     ]
     r = api.post(
         "/costs",
-        {"kind": "discount", "description": "Loyalty discount", "unit_cost": "25"},
-        query=f"?party_id={party.pk}",
+        {"party_id": party.pk, "kind": "discount", "description": "Loyalty discount", "unit_cost": "25"},
     )
     assert r.status_code == 201 and r.json()["job_id"] is None
-    r = api.post("/costs", {"kind": "labour", "unit_cost": "25"}, query=f"?party_id={party.pk}")
+    r = api.post("/costs", {"party_id": party.pk, "kind": "labour", "unit_cost": "25"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
     assert Cost.objects.count() == 1
     assert api_for(cast.bob).get("/costs", party_id=party.pk).status_code == 404
-    r = api.post("/assets", {"name": "Van", "serial_number": "VIN123"}, query=f"?party_id={party.pk}")
+    r = api.post("/assets", {"party_id": party.pk, "name": "Van", "serial_number": "VIN123"})
     assert r.status_code == 201
     asset = r.json()
-    r = api.post("/service-plans", {"name": "MOT", "every": 0}, query=f"?party_id={party.pk}")
+    r = api.post("/service-plans", {"party_id": party.pk, "name": "MOT", "every": 0})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "every"
     r = api.post(
         "/service-plans",
         {
+            "party_id": party.pk,
             "name": "MOT",
             "every": 1,
             "unit": "years",
             "asset_id": asset["id"],
             "last_service_on": "2026-01-15",
         },
-        query=f"?party_id={party.pk}",
     )
     assert r.status_code == 201 and r.json()["next_due_on"] == "2027-01-15"
     other = make_person(cast.alice, "Bo")
-    r = api.post(
-        "/service-plans", {"name": "x", "every": 1, "asset_id": asset["id"]}, query=f"?party_id={other.pk}"
-    )
+    r = api.post("/service-plans", {"party_id": other.pk, "name": "x", "every": 1, "asset_id": asset["id"]})
     assert r.status_code == 404 and r.json()["field"] == "asset_id"
     assert ServicePlan.objects.count() == 1
     assert [p["name"] for p in api.get("/service-plans", party_id=party.pk).json()["items"]] == ["MOT"]
