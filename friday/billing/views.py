@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -133,7 +133,10 @@ def public_pdf(request: AuthedRequest, token: str) -> HttpResponse:
     invoice_id = documents.public_invoice_id(token)
     invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id else None
     if invoice is None or not invoice.pdf:
-        raise Http404("No such invoice.")
+        raise NotFound(
+            "This invoice link is not valid — it may be cut short or changed. Ask the sender for the invoice again.",
+            code="invoice.link_invalid",
+        )
     return _pdf_response(invoice)
 
 

@@ -39,6 +39,15 @@ def currency_name(code: str) -> str:
     return get_currency_name(code, locale=_locale())
 
 
+def unit_money(amount: Decimal | int | float | None, currency: str) -> str:
+    """A unit price: the currency's decimals at least, up to four more if it has them (£0.335, £18.50, ¥1,200)."""
+    if amount is None:
+        return ""
+    digits = currency_digits(currency)
+    pattern = "¤#,##0" + ("." + "0" * digits + "#" * max(0, 4 - digits) if digits else ".####")
+    return format_currency(Decimal(amount), currency, format=pattern, locale=_locale(), currency_digits=False)
+
+
 def money(amount: Decimal | int | float | None, currency: str, *, whole: bool = False) -> str:
     """£1,250.00 in en-GB; `whole` drops the pence for totals (£12,500)."""
     if amount is None:

@@ -192,3 +192,10 @@ def test_the_signed_link_serves_the_issued_pdf_without_sign_in(cast, client, dra
     )
     draft_path = documents.public_pdf_url(other).split("://", 1)[1].split("/", 1)[1]
     assert client.get("/" + draft_path).status_code == 404  # a draft has no document to share yet
+
+
+def test_a_bad_public_link_and_an_unknown_address_get_a_page_that_says_so(client):
+    r = client.get("/billing/d/not-a-real-token/")
+    assert r.status_code == 404 and "This invoice link is not valid" in r.content.decode()
+    r = client.get("/no-such-page/")
+    assert r.status_code == 404 and "There is nothing at this address" in r.content.decode()

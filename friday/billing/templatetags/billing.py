@@ -15,3 +15,11 @@ def plain(value: object) -> str:
         return "" if value is None else str(value)
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter(name="unit_money")
+def unit_money_filter(value: object, currency: str) -> str:
+    """A unit price in its currency, with the decimals it has: £0.335, £18.50, £480.00."""
+    from friday.core.money import unit_money
+
+    return unit_money(value if isinstance(value, Decimal) else None, currency)
