@@ -64,6 +64,18 @@ CONDITIONS = [
     ("role", "has the role"),
     ("tag", "has the tag"),
     ("no_tag", "does not have the tag"),
+    ("record", "the record's detail"),
+]
+RECORD_OPS = [
+    ("eq", "is"),
+    ("ne", "is not"),
+    ("in", "is one of"),
+    ("gte", "is at least"),
+    ("lte", "is at most"),
+    ("gt", "is more than"),
+    ("lt", "is less than"),
+    ("set", "is filled in"),
+    ("unset", "is empty"),
 ]
 FOR = [
     ("owner", "the party's owner"),
@@ -189,8 +201,21 @@ class RuleForm(forms.Form):
                 label="Role", required=False, choices=_choices(list(RoleName.choices))
             )
             self.fields[f"cond_{i}_tag"] = forms.CharField(label="Tag", required=False, max_length=50)
+            self.fields[f"cond_{i}_field"] = forms.CharField(
+                label="Detail",
+                required=False,
+                max_length=60,
+                help_text="e.g. stage, nps_category, score, title",
+            )
+            self.fields[f"cond_{i}_op"] = forms.ChoiceField(label="How", required=False, choices=RECORD_OPS)
+            self.fields[f"cond_{i}_value"] = forms.CharField(
+                label="Value", required=False, max_length=500, help_text="For “is one of”: comma-separated"
+            )
             self.condition_rows.append(
-                [self[f"cond_{i}{s}"] for s in ("", "_segment", "_stage", "_role", "_tag")]
+                [
+                    self[f"cond_{i}{s}"]
+                    for s in ("", "_segment", "_stage", "_role", "_tag", "_field", "_op", "_value")
+                ]
             )
         self.action_rows = []
         kinds = [(a.type, a.label) for a in action_types.ACTIONS.values()]
@@ -314,6 +339,15 @@ class RuleForm(forms.Form):
                 leaves.append({"filter": {"roles": [c.get(f"cond_{i}_role") or ""]}})
             elif kind == "tag":
                 leaves.append({"filter": {"tags": [c.get(f"cond_{i}_tag") or ""]}})
+            elif kind == "record":
+                op = c.get(f"cond_{i}_op") or "eq"
+                leaf: dict[str, Any] = {"field": (c.get(f"cond_{i}_field") or "").strip(), "op": op}
+                value = (c.get(f"cond_{i}_value") or "").strip()
+                if op == "in":
+                    leaf["value"] = [v.strip() for v in value.split(",") if v.strip()]
+                elif op not in ("set", "unset"):
+                    leaf["value"] = value
+                leaves.append({"record": leaf})
             else:
                 leaves.append({"not": {"filter": {"tags": [c.get(f"cond_{i}_tag") or ""]}}})
         return {c.get("match") or "all": leaves} if leaves else {}
@@ -495,6 +529,15 @@ def _row_of(leaf: dict[str, Any]) -> dict[str, Any] | None:
                 "roles": {"": "role", "_role": values[0]},
                 "tags": {"": "tag", "_tag": values[0]},
             }.get(key)
+    r = leaf.get("record")
+    if isinstance(r, dict) and r.get("op") in dict(RECORD_OPS):
+        value = r.get("value", "")
+        return {
+            "": "record",
+            "_field": r.get("field", ""),
+            "_op": r["op"],
+            "_value": ", ".join(str(v) for v in value) if isinstance(value, list) else str(value),
+        }
     n = leaf.get("not", {}).get("filter") if isinstance(leaf.get("not"), dict) else None
     if isinstance(n, dict) and list(n) == ["tags"] and len(n["tags"]) == 1:
         return {"": "no_tag", "_tag": n["tags"][0]}

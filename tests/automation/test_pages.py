@@ -84,3 +84,24 @@ def test_build_forecast_save_and_see_runs(cast, web_for):
     manager.post(f"/automation/{rule.pk}/toggle/")
     rule.refresh_from_db()
     assert not rule.enabled
+
+
+def test_conditions_on_the_record_are_rows_in_the_form(cast, web_for):
+    """The starters that look at the record (a detractor's score, the stages a job notice is for) open as rows,
+    and the form saves them back unchanged."""
+    from friday.automation import starters
+    from friday.automation.forms import RuleForm, initial_from
+
+    starters.install(by=cast.manager)
+    for name in ("Tell the owner about a detractor", "Tell the client when their job moves"):
+        rule = Rule.objects.get(name=name)
+        initial, advanced = initial_from(rule)
+        assert not advanced, name
+        page = web_for(cast.manager).get(f"/automation/{rule.pk}/").content.decode()
+        assert 'id="advanced-conditions"' not in page and "the record&#x27;s detail" in page
+        data = {k: v for k, v in initial.items() if v is not None}
+        data["enabled"] = "on" if initial.get("enabled") else ""
+        form = RuleForm(data, initial=initial)
+        assert form.is_valid(), form.errors
+        # The same conditions (one on its own comes back as a one-row "all").
+        assert form.conditions({}) in (rule.conditions, {"all": [rule.conditions]}), name
