@@ -161,7 +161,9 @@ def test_the_rule_form_keeps_the_survey(cast, web_for):
     assert 'name="act_0_survey"' in page and 'value="nps" selected' in page
     detractor = Rule.objects.get(name="Tell the owner about a detractor")
     page = web_for(cast.manager).get(f"/automation/{detractor.pk}/").content.decode()
-    assert 'value="feedback.received" selected' in page and 'id="advanced-conditions"' in page
+    # Its condition on the answer is a row of the form (the record's detail), not "kept as they are".
+    assert 'value="feedback.received" selected' in page and 'id="advanced-conditions"' not in page
+    assert 'value="nps_category"' in page
     saved = web_for(cast.manager).post(
         f"/automation/{ask.pk}/",
         {
