@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "friday.automation",
     "friday.billing",
     "friday.feedback",
+    "friday.insights",
     "friday.web",
 ]
 

@@ -1,0 +1,1 @@
+"""Insights: per-customer figures kept current from events, the customer-value model, risk and its reasons."""
