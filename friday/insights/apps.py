@@ -5,3 +5,17 @@ class InsightsConfig(AppConfig):
     name = "friday.insights"
     label = "insights"
     verbose_name = "Insights"
+
+    def ready(self) -> None:
+        from friday.core import scheduler
+        from friday.insights import tasks
+
+        scheduler.register(scheduler.Job("insights.sweep", "* * * * *", tasks.insights_sweep.enqueue))
+        scheduler.register(
+            scheduler.Job("insights.recompute", "23 2 * * *", tasks.insights_recompute.enqueue)
+        )
+
+        from friday.insights.views import party_section
+        from friday.parties.views import register_detail_section
+
+        register_detail_section("insights/_party_metrics.html", party_section)

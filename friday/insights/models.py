@@ -1,1 +1,71 @@
 """Insights: per-customer figures kept current from events, the customer-value model, risk and its reasons."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CustomerMetrics(models.Model):
+    """One row per customer party: what they brought in and cost, how they buy, where things stand with them.
+
+    Amounts are in the business's currency (`FRIDAY_CURRENCY`); invoices and costs in other currencies are not
+    converted and are left out (counted in `other_currency_items`). Written only by `metrics.compute` — by the
+    events sweep for the parties an event touched, and by the full recompute — so both give the same row."""
+
+    party = models.OneToOneField(
+        "parties.Party", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
+    )
+    currency = models.CharField(max_length=3)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)  # paid invoices, before tax
+    job_costs = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    party_costs = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    costs = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    gross_profit = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    margin_percent = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    first_purchase_on = models.DateField(null=True, blank=True)
+    last_purchase_on = models.DateField(null=True, blank=True)
+    purchases = models.PositiveIntegerField(default=0)  # days with a paid invoice issued
+    usual_interval_days = models.PositiveIntegerField(null=True, blank=True)  # median days between purchases
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    open_reminders = models.PositiveIntegerField(default=0)
+    escalated_reminders = models.PositiveIntegerField(default=0)  # open and more than a day overdue
+    latest_nps = models.SmallIntegerField(null=True, blank=True)
+    latest_nps_at = models.DateTimeField(null=True, blank=True)
+    amount_overdue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    other_currency_items = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-gross_profit", "party"], name="metrics_profit_idx"),
+            models.Index(fields=["-revenue", "party"], name="metrics_revenue_idx"),
+            models.Index(fields=["last_purchase_on"], name="metrics_last_purchase_idx"),
+            models.Index(fields=["-amount_overdue", "party"], name="metrics_overdue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id}: {self.revenue} {self.currency}"
+
+
+class MetricsRun(models.Model):
+    """A full recompute, batched and resumable: `last_party_id` is where the next batch starts."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_party_id = models.BigIntegerField(default=0)
+    parties_done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"recompute from {self.started_at:%Y-%m-%d %H:%M}: {self.parties_done}/{self.total}"
+
+
+class MetricsCursor(models.Model):
+    """How far the events sweep has read (DomainEvent ids): one row."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_event_id}"

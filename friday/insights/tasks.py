@@ -1,0 +1,18 @@
+"""Background work for insights: the events sweep and the nightly recompute. Nothing else."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from friday.insights import metrics
+
+
+@task()
+def insights_sweep() -> str:
+    return f"{metrics.sweep()} customer(s) recomputed"
+
+
+@task()
+def insights_recompute() -> str:
+    result = metrics.recompute()
+    return f"recompute {'resumed' if result.resumed else 'run'}: {result.run.parties_done} parties"
