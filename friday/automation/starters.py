@@ -134,6 +134,8 @@ LOYAL_SEGMENT: dict[str, Any] = {
     "filters": {"roles": ["customer"], "paid_jobs": {"at_least": 3, "months": 24}},
 }
 LOYAL = "segment:loyal"
+# Starter segments by the placeholder rules use for them ({"conditions": "segment:loyal"}); apps add theirs.
+SEGMENTS: dict[str, dict[str, Any]] = {LOYAL: LOYAL_SEGMENT}
 
 RULES: list[dict[str, Any]] = [
     {
@@ -272,22 +274,22 @@ def install(*, by: User) -> tuple[int, int]:
     existing = set(Rule.objects.values_list("name", flat=True))
     for data in RULES:
         if data["name"] not in existing:
-            if data["conditions"] == LOYAL:
-                data = {**data, "conditions": {"segment": _loyal_segment(by).pk}}
+            if isinstance(data["conditions"], str) and data["conditions"] in SEGMENTS:
+                data = {**data, "conditions": {"segment": _segment(by, SEGMENTS[data["conditions"]]).pk}}
             rule_save(by=by, data=RuleIn(enabled=False, **data))
             rules += 1
     return templates, rules
 
 
-def _loyal_segment(by: User) -> Segment:
-    """The starter segment of loyal customers: the one of that name if there is one, else a new one."""
-    segment = Segment.objects.filter(name__iexact=LOYAL_SEGMENT["name"]).first()
+def _segment(by: User, definition: dict[str, Any]) -> Segment:
+    """A starter segment: the one of that name if there is one (edited or not), else a new one."""
+    segment = Segment.objects.filter(name__iexact=definition["name"]).first()
     if segment is None:
         segment = segment_save(
             by=by,
             shared=True,
-            name=str(LOYAL_SEGMENT["name"]),
-            description=str(LOYAL_SEGMENT["description"]),
-            filters=LOYAL_SEGMENT["filters"],
+            name=str(definition["name"]),
+            description=str(definition["description"]),
+            filters=definition["filters"],
         )
     return segment

@@ -8,7 +8,9 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from friday.core import scheduler
-        from friday.insights import tasks
+        from friday.insights import segments, starters, tasks  # noqa: F401  (segments: the at-risk filter)
+
+        starters.add()
 
         scheduler.register(scheduler.Job("insights.sweep", "* * * * *", tasks.insights_sweep.enqueue))
         scheduler.register(

@@ -18,16 +18,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
 from friday.core import clock
 from friday.core.models import DomainEvent
 from friday.core.money import round_money
 from friday.feedback.models import Response
+from friday.insights import risk
 from friday.insights.models import CustomerMetrics, MetricsCursor, MetricsRun
 from friday.jobs.models import Cost, Job
-from friday.parties.models import Activity, ActivityKind, Party, PartyRole, RoleName
+from friday.parties.models import Activity, ActivityKind, Affiliation, Party, PartyKind, PartyRole, RoleName
 from friday.reminders.models import ACTIVE, Reminder
 
 BATCH = 2000
@@ -100,8 +101,27 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         overdue = Invoice.objects.filter(
             party_id__in=keep, kind=InvoiceKind.INVOICE, status__in=OPEN, currency=home, due_date__lt=today
         )
-        for pk, total in _sums(overdue, total=Sum("balance")):
+        for pk, total, oldest in _sums(overdue, total=Sum("balance"), oldest=Min("due_date")):
             rows[pk]["amount_overdue"] = _money(total, home)
+            rows[pk]["oldest_overdue_on"] = oldest
+        year_ago, two_years_ago = today - dt.timedelta(days=365), today - dt.timedelta(days=730)
+        for pk, last_year, year_before in _sums(
+            paid.filter(currency=home),
+            last_year=Sum("subtotal", filter=Q(issue_date__gt=year_ago)),
+            year_before=Sum("subtotal", filter=Q(issue_date__gt=two_years_ago, issue_date__lte=year_ago)),
+        ):
+            rows[pk]["revenue_12m"] = _money(last_year, home)
+            rows[pk]["revenue_prev_12m"] = _money(year_before, home)
+        organisations = set(
+            Party.objects.filter(pk__in=keep, kind=PartyKind.ORGANISATION).values_list("pk", flat=True)
+        )
+        staffed = set(
+            Affiliation.objects.filter(organisation_id__in=organisations).values_list(
+                "organisation_id", flat=True
+            )
+        )
+        for pk in organisations - staffed:
+            rows[pk]["has_people"] = False
         contact = Activity.objects.filter(party_id__in=keep, kind__in=CONTACT, occurred_at__lte=now).exclude(
             event="message.sent"
         )
@@ -129,30 +149,36 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         party_costs = values.get("party_costs", Decimal("0.00"))
         costs = job_costs + party_costs
         profit = revenue - costs
-        objects.append(
-            CustomerMetrics(
-                party_id=pk,
-                currency=home,
-                revenue=revenue,
-                job_costs=job_costs,
-                party_costs=party_costs,
-                costs=costs,
-                gross_profit=profit,
-                margin_percent=(100 * profit / revenue).quantize(Decimal("0.1")) if revenue else None,
-                first_purchase_on=values.get("first_purchase_on"),
-                last_purchase_on=values.get("last_purchase_on"),
-                purchases=values.get("purchases", 0),
-                usual_interval_days=values.get("usual_interval_days"),
-                last_contact_at=values.get("last_contact_at"),
-                open_reminders=values.get("open_reminders", 0),
-                escalated_reminders=values.get("escalated_reminders", 0),
-                latest_nps=values.get("latest_nps"),
-                latest_nps_at=values.get("latest_nps_at"),
-                amount_overdue=values.get("amount_overdue", Decimal("0.00")),
-                other_currency_items=values.get("other_currency_items", 0),
-                as_of=now,
-            )
+        row = CustomerMetrics(
+            party_id=pk,
+            currency=home,
+            revenue=revenue,
+            job_costs=job_costs,
+            party_costs=party_costs,
+            costs=costs,
+            gross_profit=profit,
+            margin_percent=(100 * profit / revenue).quantize(Decimal("0.1")) if revenue else None,
+            first_purchase_on=values.get("first_purchase_on"),
+            last_purchase_on=values.get("last_purchase_on"),
+            purchases=values.get("purchases", 0),
+            usual_interval_days=values.get("usual_interval_days"),
+            last_contact_at=values.get("last_contact_at"),
+            open_reminders=values.get("open_reminders", 0),
+            escalated_reminders=values.get("escalated_reminders", 0),
+            latest_nps=values.get("latest_nps"),
+            latest_nps_at=values.get("latest_nps_at"),
+            amount_overdue=values.get("amount_overdue", Decimal("0.00")),
+            other_currency_items=values.get("other_currency_items", 0),
+            revenue_12m=values.get("revenue_12m", Decimal("0.00")),
+            revenue_prev_12m=values.get("revenue_prev_12m", Decimal("0.00")),
+            oldest_overdue_on=values.get("oldest_overdue_on"),
+            has_people=values.get("has_people", True),
+            as_of=now,
         )
+        holding = risk.reasons(row, today=today, now=now)
+        row.risk_score = risk.score(holding)
+        row.risk_reasons = [{"code": r.code, "text": r.text} for r in holding]
+        objects.append(row)
     fields = [f.name for f in CustomerMetrics._meta.concrete_fields if f.name != "party"]
     with transaction.atomic():
         if gone:

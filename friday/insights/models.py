@@ -33,6 +33,13 @@ class CustomerMetrics(models.Model):
     latest_nps_at = models.DateTimeField(null=True, blank=True)
     amount_overdue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     other_currency_items = models.PositiveIntegerField(default=0)
+    revenue_12m = models.DecimalField(max_digits=16, decimal_places=2, default=0)  # the last 12 months
+    revenue_prev_12m = models.DecimalField(max_digits=16, decimal_places=2, default=0)  # the 12 before
+    oldest_overdue_on = models.DateField(null=True, blank=True)  # the due date of the oldest overdue invoice
+    has_people = models.BooleanField(default=True)  # an organisation with someone on file to talk to
+    # At risk: 0–100 from the signals below, each with its reason in words ({"code": …, "text": …}).
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    risk_reasons = models.JSONField(default=list, blank=True)
     as_of = models.DateTimeField()
 
     class Meta:
@@ -41,6 +48,7 @@ class CustomerMetrics(models.Model):
             models.Index(fields=["-revenue", "party"], name="metrics_revenue_idx"),
             models.Index(fields=["last_purchase_on"], name="metrics_last_purchase_idx"),
             models.Index(fields=["-amount_overdue", "party"], name="metrics_overdue_idx"),
+            models.Index(fields=["-risk_score", "party"], name="metrics_risk_idx"),
         ]
 
     def __str__(self) -> str:

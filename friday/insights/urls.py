@@ -1,0 +1,8 @@
+from django.urls import path
+
+from friday.insights import views
+
+app_name = "insights"
+urlpatterns = [
+    path("at-risk/", views.at_risk, name="at_risk"),
+]
