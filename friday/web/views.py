@@ -13,8 +13,11 @@ from friday.web.selectors import home_summary
 
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
+    from friday.insights.dashboard import dashboard
+
     context = home_summary(user=request.user)
     context["no_process"] = not process_list().exists()
+    context["dash"] = dashboard(user=request.user)
     return render(request, "web/home.html", context)
 
 

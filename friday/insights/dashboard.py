@@ -1,0 +1,133 @@
+"""The home page at a glance, for the signed-in user and what they may see: today's and overdue reminders,
+escalations, customers at risk with why, the pipeline and the jobs by stage, overdue invoices, the four corners
+of this month, and whether the processes are followed. Each tile links to the list behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Sum
+
+from friday.accounts.models import User
+from friday.billing.models import open_invoices
+from friday.billing.selectors import invoices_visible
+from friday.core import clock
+from friday.core.money import round_money
+from friday.deals.selectors import deals_visible
+from friday.insights import corners, selectors
+from friday.jobs.selectors import jobs_visible
+from friday.processes import analytics
+from friday.processes.models import Process, RecordType, StageChange
+from friday.reminders.models import ACTIVE
+from friday.reminders.selectors import my_day, reminders_visible
+
+TOP = 5
+
+
+@dataclass
+class Bar:
+    label: str
+    count: int
+    value: Decimal | None
+    url: str
+    percent: int = 0
+
+
+@dataclass
+class Board:
+    process: Process
+    bars: list[Bar] = field(default_factory=list)
+    total_count: int = 0
+    total_value: Decimal = Decimal(0)
+
+
+def _board(process: Process, qs: Any, value_field: str | None, url: str) -> Board:
+    assert process.current is not None
+    home = settings.FRIDAY_CURRENCY
+    aggregates: dict[str, Any] = {"n": Count("id")}
+    if value_field:
+        aggregates["total"] = Sum(value_field, filter=None)
+    rows = {
+        r["stage"]: r
+        for r in qs.filter(process=process, closed_at__isnull=True, currency=home)
+        .values("stage")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    board = Board(process=process)
+    for stage in process.current.definition.stages:
+        if stage.terminal:
+            continue
+        row = rows.get(stage.key, {})
+        value = round_money(Decimal(row.get("total") or 0), home) if value_field else None
+        board.bars.append(
+            Bar(stage.name, row.get("n", 0), value, f"{url}?process={process.key}&stage={stage.key}")
+        )
+    biggest = max((b.count for b in board.bars), default=0)
+    for bar in board.bars:
+        bar.percent = round(100 * bar.count / biggest) if biggest else 0
+        board.total_count += bar.count
+        board.total_value += bar.value or 0
+    return board
+
+
+def dashboard(*, user: User) -> dict[str, Any]:
+    now, today = clock.now(), clock.today()
+    day = my_day(user, limit=TOP)
+    escalated = (
+        reminders_visible(user)
+        .filter(status__in=ACTIVE, remind_at__lt=now - dt.timedelta(days=1))
+        .select_related("party", "assignee")
+        .order_by("remind_at", "id")
+    )
+    deal_process = (
+        Process.objects.filter(applies_to=RecordType.DEAL, current__isnull=False)
+        .select_related("current")
+        .first()
+    )
+    job_process = (
+        Process.objects.filter(applies_to=RecordType.JOB, current__isnull=False)
+        .select_related("current")
+        .first()
+    )
+    overdue = open_invoices(invoices_visible(user)).filter(
+        due_date__lt=today, currency=settings.FRIDAY_CURRENCY
+    )
+    overdue_sum = overdue.aggregate(n=Count("id"), total=Sum("balance"))
+    this_month = corners.month_start(today)
+    last_month = corners.month_start(this_month - dt.timedelta(days=1))
+    health = []
+    if user.can_edit_processes:  # process health counts everyone's records
+        since = now - dt.timedelta(days=30)
+        for process in Process.objects.filter(current__isnull=False).select_related("current").order_by("pk"):
+            stuck = sum(analytics.stuck(process, limit=1).counts.values())
+            moves = StageChange.objects.filter(process=process, at__gte=since, migrated=False)
+            total = moves.count()
+            off = moves.filter(declared=False).count() + moves.filter(overridden=True, declared=True).count()
+            health.append(
+                {
+                    "process": process,
+                    "stuck": stuck,
+                    "moves": total,
+                    "off_process": off,
+                    "followed": round(100 * (total - off) / total) if total else None,
+                }
+            )
+    return {
+        "day": day,
+        "escalated": list(escalated[:TOP]),
+        "escalated_count": escalated[:1000].count(),
+        "at_risk": selectors.at_risk(user=user, limit=TOP).items,
+        "pipeline": _board(deal_process, deals_visible(user), "value", "/deals/") if deal_process else None,
+        "jobs": _board(job_process, jobs_visible(user), None, "/jobs/") if job_process else None,
+        "overdue_count": overdue_sum["n"],
+        "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), settings.FRIDAY_CURRENCY),
+        "corners": corners.corners(user=user, start=this_month, end=corners.next_month(this_month)),
+        "corners_before": corners.corners(user=user, start=last_month, end=this_month),
+        "health": health,
+        "currency": settings.FRIDAY_CURRENCY,
+    }

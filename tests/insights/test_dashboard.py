@@ -1,0 +1,97 @@
+"""The home page at a glance: each tile's figures from a constructed history, scoped to the user, each linking
+to the list behind it; the four corners of a month checked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import time_machine
+
+from friday.billing import services as billing
+from friday.core import clock
+from friday.deals.models import LostReason
+from friday.deals.services import DealIn, deal_create, deal_move
+from friday.insights import corners, metrics
+from friday.jobs.services import CostIn, JobIn, cost_add, job_create
+from friday.reminders.services import ReminderIn, reminder_create
+from tests.conftest import make_person
+
+
+def at(*args):
+    return dt.datetime(*args, tzinfo=clock.business_tz())
+
+
+def _invoice(by, party, net: str, issued: dt.datetime, pay: dt.datetime | None, terms: int = 30):
+    with time_machine.travel(issued, tick=False):
+        invoice = billing.invoice_create(
+            by=by,
+            party=party,
+            data=billing.InvoiceIn(lines=[billing.LineIn("Work", "1", net, "20")], terms_days=terms),
+        )
+        invoice = billing.invoice_issue(by=by, invoice=invoice, send=False)
+    if pay:
+        with time_machine.travel(pay, tick=False):
+            billing.payment_record(
+                by=by,
+                invoice=invoice,
+                data=billing.PaymentIn(amount=str(invoice.total), key=f"k{invoice.pk}"),
+            )
+    return invoice
+
+
+def test_the_four_corners_of_a_month(cast, pipeline, job_process):
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    _invoice(cast.alice, ada, "1000.00", at(2026, 5, 20, 10, 0), at(2026, 6, 3, 10, 0))  # paid in June
+    _invoice(
+        cast.alice, ada, "300.00", at(2026, 6, 1, 10, 0), at(2026, 7, 2, 10, 0)
+    )  # paid in July: not June
+    with time_machine.travel(at(2026, 6, 10, 10, 0), tick=False):
+        job = job_create(by=cast.alice, party=ada, data=JobIn(title="Boiler"))
+        cost_add(by=cast.alice, job=job, data=CostIn(kind="materials", description="Pump", unit_cost="250"))
+        cost_add(
+            by=cast.alice,
+            party=ada,
+            data=CostIn(
+                kind="discount", description="Goodwill", unit_cost="50", incurred_on=dt.date(2026, 5, 31)
+            ),
+        )
+        deal = deal_create(by=cast.alice, party=ada, data=DealIn(title="Second boiler", value="4000"))
+        deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=LostReason.objects.get(name="Price"))
+    june = corners.corners(user=cast.alice, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1))
+    assert (june.revenue, june.costs, june.profit, june.margin_percent) == (
+        D("1000.00"),
+        D("250.00"),
+        D("750.00"),
+        D("75.0"),
+    )
+    assert (june.lost_deals, june.lost_deals_count) == (D("4000.00"), 1)
+    assert (
+        corners.corners(user=cast.bob, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1)).revenue == 0
+    )  # scoped
+
+
+def test_the_dashboard_tiles_and_their_links(cast, pipeline, job_process, web_for, settings):
+    settings.FRIDAY_RISK_THRESHOLD = 20  # Ada scores 25: 61 days overdue (15) and an escalated reminder (10)
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    with time_machine.travel(at(2026, 6, 10, 9, 0), tick=False):
+        reminder_create(
+            by=cast.alice, data=ReminderIn(title="Ring Ada back", due_at=at(2026, 6, 1, 9, 0), party=ada)
+        )
+        deal_create(by=cast.alice, party=ada, data=DealIn(title="Boiler", value="2500"))
+        job_create(by=cast.alice, party=ada, data=JobIn(title="Service"))
+    _invoice(cast.alice, ada, "100.00", at(2026, 4, 1, 10, 0), None, terms=14)  # overdue from 15 April
+    with time_machine.travel(at(2026, 6, 15, 12, 0), tick=False):
+        metrics.recompute()
+        page = web_for(cast.alice).get("/").content.decode()
+        assert 'id="dashboard"' in page
+        assert '<span id="tile-overdue">1</span> overdue' in page and "Ring Ada back" in page
+        assert "1 more than a day overdue" in page
+        assert 'href="/insights/at-risk/"' in page and "invoice 61 days overdue" in page  # Ada, at risk
+        assert "£120" in page and 'href="/billing/invoices/?status=overdue"' in page
+        assert 'href="/deals/?process=sales_pipeline&amp;stage=enquiry"' in page and "£2,500" in page
+        assert 'href="/jobs/?process=job_workflow&amp;stage=booked"' in page
+        assert 'id="t-health"' not in page  # process health is for managers
+        assert 'id="t-health"' in web_for(cast.manager).get("/").content.decode()
+        bob = web_for(cast.bob).get("/").content.decode()
+        assert "Ring Ada back" not in bob and "£2,500" not in bob  # scoped: Ada is Alice's team's
