@@ -221,3 +221,13 @@ def job_process(cast):
 
     process, _ = process_import(by=cast.admin, source=starter_text("jobs"))
     return process
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache (the dashboard keeps figures for a few minutes)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -95,6 +95,8 @@ class Invoice(models.Model):
                 name="invoice_open_due_idx",
             ),
             models.Index(fields=["party", "-created_at"], name="invoice_party_idx"),
+            # Revenue by the day it was paid in full (the four corners).
+            models.Index(fields=["paid_at"], name="invoice_paid_at_idx"),
             models.Index(fields=["job", "status"], name="invoice_job_idx"),
         ]
         constraints = [

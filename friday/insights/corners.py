@@ -13,10 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from friday.accounts.models import User
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
@@ -24,8 +23,8 @@ from friday.core import clock
 from friday.core.money import round_money
 from friday.deals.models import Deal
 from friday.insights.models import CustomerMetrics
+from friday.insights.selectors import scoped
 from friday.jobs.models import Cost
-from friday.parties.selectors import parties_visible
 from friday.processes.models import Process, RecordType
 
 
@@ -69,37 +68,38 @@ def next_month(day: dt.date) -> dt.date:
 def corners(*, user: User, start: dt.date, end: dt.date) -> Corners:
     """The four corners for [start, end), over the parties the user may see."""
     home = settings.FRIDAY_CURRENCY
-    parties = parties_visible(user)
     since, until = _start_of(start), _start_of(end)
     revenue = (
-        Invoice.objects.filter(
-            party__in=parties,
+        scoped(Invoice.objects, user)
+        .filter(
+            paid_at__gte=since,
+            paid_at__lt=until,
             kind=InvoiceKind.INVOICE,
             status=InvoiceStatus.PAID,
             currency=home,
-            paid_at__gte=since,
-            paid_at__lt=until,
-        ).aggregate(total=Sum("subtotal"))["total"]
+        )
+        .aggregate(total=Sum("subtotal"))["total"]
         or 0
     )
     costs = (
-        Cost.objects.filter(
-            party__in=parties, currency=home, incurred_on__gte=start, incurred_on__lt=end
-        ).aggregate(total=Sum("amount"))["total"]
+        scoped(Cost.objects, user)
+        .filter(currency=home, incurred_on__gte=start, incurred_on__lt=end)
+        .aggregate(total=Sum("amount"))["total"]
         or 0
     )
     lost_stages: set[str] = set()
     for process in Process.objects.filter(applies_to=RecordType.DEAL):
         for version in process.versions.all():
             lost_stages |= {s.key for s in version.definition.stages if s.kind == "lost"}
-    lost = Deal.objects.filter(
-        party__in=parties, currency=home, closed_at__gte=since, closed_at__lt=until, stage__in=lost_stages
-    ).aggregate(total=Sum("value"))
-    lost_count = Deal.objects.filter(
-        party__in=parties, closed_at__gte=since, closed_at__lt=until, stage__in=lost_stages
-    ).count()
-    lapsing = _lapsing(parties)
-    lapsing_value = sum(((m.revenue_12m + m.revenue_prev_12m) / 2 for m in lapsing), Decimal(0))
+    lost_deals = scoped(Deal.objects, user).filter(
+        closed_at__gte=since, closed_at__lt=until, stage__in=lost_stages
+    )
+    lost = lost_deals.filter(currency=home).aggregate(total=Sum("value"))
+    lapsing = (
+        scoped(CustomerMetrics.objects, user)
+        .filter(lapsing=True)
+        .aggregate(n=Count("party"), total=Sum("yearly_value"))
+    )
     return Corners(
         start=start,
         end=end,
@@ -107,18 +107,7 @@ def corners(*, user: User, start: dt.date, end: dt.date) -> Corners:
         revenue=round_money(Decimal(revenue), home),
         costs=round_money(Decimal(costs), home),
         lost_deals=round_money(Decimal(lost["total"] or 0), home),
-        lost_deals_count=lost_count,
-        lapsing_value=round_money(lapsing_value, home),
-        lapsing_count=len(lapsing),
+        lost_deals_count=lost_deals.count(),
+        lapsing_value=round_money(Decimal(lapsing["total"] or 0), home),
+        lapsing_count=lapsing["n"],
     )
-
-
-def _lapsing(parties: Any) -> list[CustomerMetrics]:
-    """Customers whose figures say they are lapsing (JSON containment differs between the databases: the
-    candidates are those with a risk score, read in Python)."""
-    rows = CustomerMetrics.objects.filter(party__in=parties, risk_score__gt=0).only(
-        "party", "revenue_12m", "revenue_prev_12m", "risk_reasons"
-    )
-    return [
-        m for m in rows.iterator(chunk_size=2000) if any(r.get("code") == "lapsing" for r in m.risk_reasons)
-    ]

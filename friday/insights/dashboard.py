@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
 
 from friday.accounts.models import User
 from friday.billing.models import open_invoices
@@ -75,6 +76,47 @@ def _board(process: Process, qs: Any, value_field: str | None, url: str) -> Boar
     return board
 
 
+HEALTH_SECONDS = 300
+
+
+def process_health() -> list[dict[str, Any]]:
+    """Per published process: the share of the last 30 days' moves that followed it, and the records stuck past a
+    stage's time limit. The same for every manager, and costly over a big history: kept for five minutes."""
+    found = cache.get("insights:process_health")
+    if found is not None:
+        return found
+    since = clock.now() - dt.timedelta(days=30)
+    out = []
+    for process in Process.objects.filter(current__isnull=False).select_related("current").order_by("pk"):
+        moves = StageChange.objects.filter(process=process, at__gte=since, migrated=False)
+        total = moves.count()
+        off = moves.filter(Q(declared=False) | Q(overridden=True)).count()
+        out.append(
+            {
+                "process": process,
+                "stuck": sum(analytics.stuck(process, limit=1).counts.values()),
+                "moves": total,
+                "off_process": off,
+                "followed": round(100 * (total - off) / total) if total else None,
+            }
+        )
+    cache.set("insights:process_health", out, HEALTH_SECONDS)
+    return out
+
+
+CORNERS_SECONDS = 300
+
+
+def _corners(user: User, start: dt.date, end: dt.date) -> corners.Corners:
+    """A month's four corners move slowly: each user's are kept for five minutes (the dashboard says so)."""
+    key = f"insights:corners:{user.pk}:{start.isoformat()}:{end.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        found = corners.corners(user=user, start=start, end=end)
+        cache.set(key, found, CORNERS_SECONDS)
+    return found
+
+
 def dashboard(*, user: User) -> dict[str, Any]:
     now, today = clock.now(), clock.today()
     day = my_day(user, limit=TOP)
@@ -100,23 +142,7 @@ def dashboard(*, user: User) -> dict[str, Any]:
     overdue_sum = overdue.aggregate(n=Count("id"), total=Sum("balance"))
     this_month = corners.month_start(today)
     last_month = corners.month_start(this_month - dt.timedelta(days=1))
-    health = []
-    if user.can_edit_processes:  # process health counts everyone's records
-        since = now - dt.timedelta(days=30)
-        for process in Process.objects.filter(current__isnull=False).select_related("current").order_by("pk"):
-            stuck = sum(analytics.stuck(process, limit=1).counts.values())
-            moves = StageChange.objects.filter(process=process, at__gte=since, migrated=False)
-            total = moves.count()
-            off = moves.filter(declared=False).count() + moves.filter(overridden=True, declared=True).count()
-            health.append(
-                {
-                    "process": process,
-                    "stuck": stuck,
-                    "moves": total,
-                    "off_process": off,
-                    "followed": round(100 * (total - off) / total) if total else None,
-                }
-            )
+    health = process_health() if user.can_edit_processes else []  # it counts everyone's records
     return {
         "day": day,
         "escalated": list(escalated[:TOP]),
@@ -126,8 +152,8 @@ def dashboard(*, user: User) -> dict[str, Any]:
         "jobs": _board(job_process, jobs_visible(user), None, "/jobs/") if job_process else None,
         "overdue_count": overdue_sum["n"],
         "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), settings.FRIDAY_CURRENCY),
-        "corners": corners.corners(user=user, start=this_month, end=corners.next_month(this_month)),
-        "corners_before": corners.corners(user=user, start=last_month, end=this_month),
+        "corners": _corners(user, this_month, corners.next_month(this_month)),
+        "corners_before": _corners(user, last_month, this_month),
         "health": health,
         "currency": settings.FRIDAY_CURRENCY,
     }

@@ -178,6 +178,8 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         holding = risk.reasons(row, today=today, now=now)
         row.risk_score = risk.score(holding)
         row.risk_reasons = [{"code": r.code, "text": r.text} for r in holding]
+        row.lapsing = any(r.code == "lapsing" for r in holding)
+        row.yearly_value = round_money((row.revenue_12m + row.revenue_prev_12m) / 2, home)
         objects.append(row)
     fields = [f.name for f in CustomerMetrics._meta.concrete_fields if f.name != "party"]
     with transaction.atomic():

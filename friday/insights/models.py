@@ -40,6 +40,10 @@ class CustomerMetrics(models.Model):
     # At risk: 0–100 from the signals below, each with its reason in words ({"code": …, "text": …}).
     risk_score = models.PositiveSmallIntegerField(default=0)
     risk_reasons = models.JSONField(default=list, blank=True)
+    # Lapsing (a risk reason) and what such a customer is worth a year (mean of the last two years' revenue):
+    # the four corners' lost opportunity adds these up in the database.
+    lapsing = models.BooleanField(default=False)
+    yearly_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     as_of = models.DateTimeField()
 
     class Meta:
@@ -49,6 +53,9 @@ class CustomerMetrics(models.Model):
             models.Index(fields=["last_purchase_on"], name="metrics_last_purchase_idx"),
             models.Index(fields=["-amount_overdue", "party"], name="metrics_overdue_idx"),
             models.Index(fields=["-risk_score", "party"], name="metrics_risk_idx"),
+            models.Index(
+                fields=["party", "yearly_value"], condition=models.Q(lapsing=True), name="metrics_lapsing_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from friday.accounts.models import User
+from friday.accounts.scoping import visible_q
 from friday.core.pagination import Page, keyset_page
 from friday.insights.models import CustomerMetrics
 from friday.insights.risk import threshold
-from friday.parties.selectors import parties_visible
+
+
+def scoped(qs: Any, user: User, party: str = "party") -> Any:
+    """`qs` narrowed to the parties `user` may see, through the join (managers and admins: no filter at all —
+    an IN over every party would cost more than the figures)."""
+    if not user.is_active:
+        return qs.none()
+    if user.sees_all:
+        return qs
+    return qs.filter(visible_q(user, owner=f"{party}__owner", team=f"{party}__team"))
 
 
 def metrics_visible(user: User) -> QuerySet[CustomerMetrics]:
-    return CustomerMetrics.objects.filter(party__in=parties_visible(user))
+    return scoped(CustomerMetrics.objects.all(), user)
 
 
 def at_risk(*, user: User, min_score: int | None = None, cursor: str | None = None, limit: int = 50) -> Page:
