@@ -11,11 +11,13 @@ Amounts are in the business's currency; other currencies are left out (as in the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from friday.accounts.models import User
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
@@ -111,3 +113,129 @@ def corners(*, user: User, start: dt.date, end: dt.date) -> Corners:
         lapsing_value=round_money(Decimal(lapsing["total"] or 0), home),
         lapsing_count=lapsing["n"],
     )
+
+
+@dataclass
+class Month:
+    start: dt.date
+    revenue: Decimal
+    costs: Decimal
+    lost_deals: Decimal
+
+    @property
+    def profit(self) -> Decimal:
+        return self.revenue - self.costs
+
+
+@dataclass
+class Breakdown:
+    label: str
+    count: int
+    value: Decimal
+
+
+def _monthly(qs: Any, field: str, value: str, starts: list[dt.date], *, dates: bool = False) -> list[Decimal]:
+    """One pass over `qs` (already narrowed to the whole range by an indexed condition) summing `value` per month
+    with a conditional sum for each: one query, whatever the number of months."""
+    bounds = [*starts, next_month(starts[-1])]
+    sums = {
+        f"m{i}": Sum(
+            value,
+            filter=Q(
+                **{
+                    f"{field}__gte": lo if dates else _start_of(lo),
+                    f"{field}__lt": hi if dates else _start_of(hi),
+                }
+            ),
+        )
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
+    }
+    row = qs.aggregate(**sums)
+    return [Decimal(row[f"m{i}"] or 0) for i in range(len(starts))]
+
+
+def trend(*, user: User, months: int = 12, today: dt.date | None = None) -> list[Month]:
+    """The corners month by month, oldest first, ending with this month: one query per corner, not per month."""
+    home = settings.FRIDAY_CURRENCY
+    today = today or clock.today()
+    first = month_start(today)
+    for _ in range(months - 1):
+        first = month_start(first - dt.timedelta(days=1))
+    starts = [first]
+    while len(starts) < months:
+        starts.append(next_month(starts[-1]))
+    end = next_month(starts[-1])
+    since, until = _start_of(first), _start_of(end)
+    revenue = _monthly(
+        scoped(Invoice.objects, user).filter(
+            paid_at__gte=since,
+            paid_at__lt=until,
+            kind=InvoiceKind.INVOICE,
+            status=InvoiceStatus.PAID,
+            currency=home,
+        ),
+        "paid_at",
+        "subtotal",
+        starts,
+    )
+    costs = _monthly(
+        scoped(Cost.objects, user).filter(currency=home, incurred_on__gte=first, incurred_on__lt=end),
+        "incurred_on",
+        "amount",
+        starts,
+        dates=True,
+    )
+    lost = _monthly(_lost_deals(user, since, until).filter(currency=home), "closed_at", "value", starts)
+    return [
+        Month(s, round_money(r, home), round_money(c, home), round_money(ld, home))
+        for s, r, c, ld in zip(starts, revenue, costs, lost, strict=True)
+    ]
+
+
+def _lost_deals(user: User, since: dt.datetime, until: dt.datetime) -> Any:
+    """Deals lost in [since, until): by pipeline first, so the board's (process, closed_at …) index serves it."""
+    processes = list(Process.objects.filter(applies_to=RecordType.DEAL).values_list("pk", flat=True))
+    return scoped(Deal.objects, user).filter(
+        process__in=processes, closed_at__gte=since, closed_at__lt=until, stage__in=_lost_stages()
+    )
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.astimezone(clock.business_tz()).date() if isinstance(value, dt.datetime) else value
+
+
+def _lost_stages() -> set[str]:
+    stages: set[str] = set()
+    for process in Process.objects.filter(applies_to=RecordType.DEAL):
+        for version in process.versions.all():
+            stages |= {s.key for s in version.definition.stages if s.kind == "lost"}
+    return stages
+
+
+def lost_by(*, user: User, start: dt.date, end: dt.date, by: str) -> list[Breakdown]:
+    """Deals lost in [start, end) by reason, by the stage they were lost from, or by owner, biggest value first."""
+    home = settings.FRIDAY_CURRENCY
+    since, until = _start_of(start), _start_of(end)
+    qs = _lost_deals(user, since, until).filter(currency=home)
+    if by == "stage":  # the stage each was in before: the from-stage of its move into a lost stage
+        from friday.processes.models import StageChange
+
+        values = dict(qs.values_list("pk", "value"))
+        totals: dict[str, Breakdown] = {}
+        moves = StageChange.objects.filter(
+            process__applies_to=RecordType.DEAL, to_stage__in=_lost_stages(), at__gte=since, at__lt=until
+        ).values_list("record_id", "from_stage")
+        seen: set[int] = set()
+        for pk, source in moves.iterator(chunk_size=5000):
+            if pk not in values or pk in seen:
+                continue
+            seen.add(pk)
+            item = totals.setdefault(source or "—", Breakdown(source or "—", 0, Decimal(0)))
+            item.count += 1
+            item.value += values[pk] or 0
+        return sorted(totals.values(), key=lambda b: -b.value)
+    column = {"reason": "lost_reason__name", "owner": "owner__username"}[by]
+    rows = qs.values(column).annotate(n=Count("id"), total=Sum("value")).order_by("-total")
+    return [
+        Breakdown(str(r[column] or "—"), r["n"], round_money(Decimal(r["total"] or 0), home)) for r in rows
+    ]

@@ -5,4 +5,5 @@ from friday.insights import views
 app_name = "insights"
 urlpatterns = [
     path("at-risk/", views.at_risk, name="at_risk"),
+    path("corners/", views.four_corners, name="corners"),
 ]

@@ -95,3 +95,43 @@ def test_the_dashboard_tiles_and_their_links(cast, pipeline, job_process, web_fo
         assert 'id="t-health"' in web_for(cast.manager).get("/").content.decode()
         bob = web_for(cast.bob).get("/").content.decode()
         assert "Ring Ada back" not in bob and "£2,500" not in bob  # scoped: Ada is Alice's team's
+
+
+def test_the_four_corners_page_by_month_and_lost_deals_broken_down(cast, pipeline, job_process, web_for):
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    _invoice(cast.alice, ada, "1000.00", at(2026, 5, 20, 10, 0), at(2026, 6, 3, 10, 0))
+    _invoice(cast.alice, ada, "300.00", at(2026, 6, 1, 10, 0), at(2026, 7, 2, 10, 0))
+    with time_machine.travel(at(2026, 6, 10, 10, 0), tick=False):
+        job = job_create(by=cast.alice, party=ada, data=JobIn(title="Boiler"))
+        cost_add(by=cast.alice, job=job, data=CostIn(kind="materials", description="Pump", unit_cost="250"))
+        for title, value, reason in (
+            ("A", "4000", "Price"),
+            ("B", "1000", "Price"),
+            ("C", "500", "No response"),
+        ):
+            deal = deal_create(by=cast.alice, party=ada, data=DealIn(title=title, value=value))
+            deal_move(by=cast.alice, deal=deal, to="lost", lost_reason=LostReason.objects.get(name=reason))
+    with time_machine.travel(at(2026, 7, 15, 12, 0), tick=False):
+        months = corners.trend(user=cast.alice, months=12)
+        assert [m.start for m in months][-3:] == [
+            dt.date(2026, 5, 1),
+            dt.date(2026, 6, 1),
+            dt.date(2026, 7, 1),
+        ]
+        june, july = months[-2], months[-1]
+        assert (june.revenue, june.costs, june.lost_deals) == (D("1000.00"), D("250.00"), D("5500.00"))
+        assert (july.revenue, july.costs, july.profit) == (D("300.00"), D("0.00"), D("300.00"))
+        reasons = corners.lost_by(
+            user=cast.alice, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="reason"
+        )
+        assert [(r.label, r.count, r.value) for r in reasons] == [
+            ("Price", 2, D("5000.00")),
+            ("No response", 1, D("500.00")),
+        ]
+        stages = corners.lost_by(
+            user=cast.alice, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="stage"
+        )
+        assert [(s.label, s.count) for s in stages] == [("enquiry", 3)]
+        page = web_for(cast.alice).get("/insights/corners/").content.decode()
+        assert 'id="corners-chart"' in page and "<title>Revenue Jun 2026: £1,000</title>" in page
+        assert "June 2026" in page and "£5,500" in page and "No response" in page
