@@ -173,8 +173,8 @@ def _check_summaries(x: Array, t_x: Array, T: Array) -> None:
         raise ValueError("no customers to fit")
     if np.any(x < 0) or np.any(x != np.round(x)):
         raise ValueError("frequency x must be a non-negative whole number")
-    if np.any(t_x < 0) or np.any(t_x > T + 1e-9) or np.any(T <= 0):
-        raise ValueError("need 0 <= t_x <= T and T > 0 for every customer")
+    if np.any(t_x < 0) or np.any(t_x > T + 1e-9):
+        raise ValueError("need 0 <= t_x <= T for every customer")
     if np.any((x > 0) & (t_x <= 0)):
         raise ValueError("a customer with repeat purchases needs t_x > 0")
 

@@ -49,6 +49,18 @@ def test_bgnbd_fit_reports_an_unidentified_model_as_not_converged() -> None:
     assert "bound" in report.message
 
 
+def test_a_customer_who_first_bought_today_adds_nothing_to_the_fit() -> None:
+    # T = 0 (first purchase on the last calibration day): the likelihood of that history is 1
+    assert clv.bgnbd_log_likelihood(TRUE, 0, 0.0, 0.0) == pytest.approx(0.0)
+    x, t_x, T, _ = _simulated(2_000, seed=1)
+
+    with_newcomer, _ = clv.bgnbd_fit(np.append(x, 0), np.append(t_x, 0.0), np.append(T, 0.0))
+    without, _ = clv.bgnbd_fit(x, t_x, T)
+
+    assert with_newcomer.r == pytest.approx(without.r, rel=1e-3)
+    assert with_newcomer.b == pytest.approx(without.b, rel=1e-3)
+
+
 def test_bgnbd_fit_rejects_impossible_summaries() -> None:
     with pytest.raises(ValueError, match="t_x <= T"):
         clv.bgnbd_fit([1, 2], [5.0, 12.0], [10.0, 10.0])
