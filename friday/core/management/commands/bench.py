@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{generate,run,processes,jobs,billing,automation}"
+            dest="action", required=True, metavar="{generate,run,processes,jobs,billing,automation,clv}"
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -51,6 +51,13 @@ class Command(BaseCommand):
         auto.add_argument(
             "--messages", type=int, default=2000, help="Messages to drain to a local SMTP server"
         )
+
+        value = actions.add_parser(
+            "clv", help="The customer-value model: fit and scoring time, synthetic data"
+        )
+        value.add_argument("--customers", type=int, default=100_000)
+        value.add_argument("--runs", type=int, default=3, help="Timed runs per measure")
+        value.add_argument("--seed", type=int, default=1)
 
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
         bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
@@ -97,6 +104,18 @@ class Command(BaseCommand):
                         console=console,
                     )
                 billing.report(made, billing.run(runs=options["runs"], console=console), console)
+            elif action == "clv":
+                from bench import clv
+
+                clv.report(
+                    clv.run(
+                        customers=options["customers"],
+                        runs=options["runs"],
+                        seed=options["seed"],
+                        console=console,
+                    ),
+                    console,
+                )
             elif action == "automation":
                 from bench import automation
 
