@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from ninja import Schema
@@ -33,6 +34,21 @@ Str254 = Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_nu
 Str500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
 Str2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
 Str10k = Annotated[str, StringConstraints(max_length=10000), AfterValidator(_no_nul)]
+
+
+def _moment(value: dt.datetime) -> dt.datetime:
+    if not 1900 <= value.year <= 2999:
+        raise ValueError("give a date between the years 1900 and 2999")
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > dt.timedelta(hours=14):
+        raise ValueError("a time zone offset is at most 14 hours either way")
+    return value
+
+
+# A moment as clients may send it: a sensible year and a real time zone offset (a database refuses the rest, and
+# a refusal must be a 422 naming the field, not a server error). Without an offset, services read it on the
+# business's clock.
+Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 
 # Ids as clients may send them: a positive 64-bit integer (larger ones cannot exist and would overflow SQL).

@@ -11,7 +11,19 @@ from ninja import Field, Query, Router, Schema, Status
 from friday.accounts.selectors import team_get, user_get
 from friday.core.errors import NotFound
 from friday.core.http import AuthedRequest
-from friday.core.schemas import ErrorOut, Id, InSchema, Str3, Str10k, Str20, Str100, Str200, Str500, Str2000
+from friday.core.schemas import (
+    ErrorOut,
+    Id,
+    InSchema,
+    Moment,
+    Str3,
+    Str10k,
+    Str20,
+    Str100,
+    Str200,
+    Str500,
+    Str2000,
+)
 from friday.jobs import selectors, services
 from friday.jobs.models import Asset, Cost, Job, ServicePlan
 from friday.parties.selectors import party_get
@@ -38,7 +50,7 @@ class JobIn(InSchema):
     staff_ids: list[Id] = Field([], max_length=50)
     owner_id: Id | None = None
     team_id: Id | None = None
-    scheduled_for: dt.datetime | None = None
+    scheduled_for: Moment | None = None
     due_on: dt.date | None = None
     quoted_price: Amount | None = None
     currency: Str3 = ""
@@ -54,7 +66,7 @@ class JobPatchIn(InSchema):
     staff_ids: list[Id] | None = Field(None, max_length=50)
     owner_id: Id | None = None
     team_id: Id | None = None
-    scheduled_for: dt.datetime | None = None
+    scheduled_for: Moment | None = None
     due_on: dt.date | None = None
     quoted_price: Amount | None = None
     currency: Str3 | None = None
@@ -235,7 +247,7 @@ class CostPage(Schema):
 class DependencyIn(InSchema):
     supplier_id: Id
     title: Str200
-    due_at: dt.datetime
+    due_at: Moment
     assignee_id: Id | None = None
     notes: Str2000 = ""
 

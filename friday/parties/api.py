@@ -14,6 +14,7 @@ from friday.core.schemas import (
     ErrorOut,
     Id,
     InSchema,
+    Moment,
     Str2,
     Str10k,
     Str20,
@@ -243,7 +244,7 @@ class ActivityIn(InSchema):
     kind: ActivityKindIn
     subject: Str200 = ""
     body: Str10k = ""
-    occurred_at: dt.datetime | None = None
+    occurred_at: Moment | None = None
 
 
 class ActivityOut(Schema):

@@ -11,7 +11,7 @@ from friday.accounts.models import Role
 from friday.accounts.selectors import user_get
 from friday.core.errors import NotFound
 from friday.core.http import AuthedRequest
-from friday.core.schemas import ErrorOut, Id, InSchema, Str10k, Str200, Str500, Str2000
+from friday.core.schemas import ErrorOut, Id, InSchema, Moment, Str10k, Str200, Str500, Str2000
 from friday.parties.selectors import party_get
 from friday.reminders import selectors, services
 from friday.reminders.models import Reminder
@@ -70,7 +70,7 @@ class ReminderPage(Schema):
 
 class ReminderIn(InSchema):
     title: Str200
-    due_at: dt.datetime = Field(description="With a time zone offset; without one, the business's time zone")
+    due_at: Moment = Field(description="With a time zone offset; without one, the business's time zone")
     notes: Str10k = ""
     assignee_id: Id | None = Field(None, description="Default: you (unless assignee_role is given)")
     assignee_role: Role | None = None
@@ -80,7 +80,7 @@ class ReminderIn(InSchema):
 
 class ReminderPatchIn(InSchema):
     title: Str200 | None = None
-    due_at: dt.datetime | None = None
+    due_at: Moment | None = None
     notes: Str10k | None = None
     assignee_id: Id | None = None
     assignee_role: Role | None = None
@@ -89,7 +89,7 @@ class ReminderPatchIn(InSchema):
 
 
 class SnoozeIn(InSchema):
-    until: dt.datetime
+    until: Moment
 
 
 class CancelIn(InSchema):
@@ -101,8 +101,8 @@ class ListParams(Schema):
     mine: bool = Field(False, description="Only yours and your role's")
     assignee_id: Id | None = None
     party_id: Id | None = None
-    due_after: dt.datetime | None = None
-    due_before: dt.datetime | None = None
+    due_after: Moment | None = None
+    due_before: Moment | None = None
     cursor: Str500 | None = None
     limit: int = Field(50, ge=1, le=200)
 
