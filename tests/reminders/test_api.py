@@ -1,3 +1,6 @@
+"""The reminders API: bad moments refused by field before they reach the database."""
+
+from __future__ import annotations
 
 
 def test_moments_out_of_range_are_refused_by_field(cast, api_for):
