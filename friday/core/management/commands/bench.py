@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{generate,run,processes,jobs,billing,automation,clv}"
+            dest="action",
+            required=True,
+            metavar="{generate,run,processes,jobs,billing,insights,automation,clv}",
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -59,6 +61,10 @@ class Command(BaseCommand):
         value.add_argument("--runs", type=int, default=3, help="Timed runs per measure")
         value.add_argument("--seed", type=int, default=1)
 
+        insights = actions.add_parser(
+            "insights", help="The customer figures' recompute, the dashboard and the four corners page"
+        )
+        insights.add_argument("--runs", type=int, default=10, help="Timed runs per page")
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
         bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
         bill.add_argument("--invoices", type=int, default=200_000)
@@ -91,6 +97,11 @@ class Command(BaseCommand):
                         console=console,
                     )
                 jobs.report(made, jobs.run(runs=options["runs"], console=console), console)
+            elif action == "insights":
+                from bench import insights as insights_bench
+
+                recompute, timings = insights_bench.run(runs=options["runs"], console=console)
+                insights_bench.report(recompute, timings, console)
             elif action == "billing":
                 from bench import billing
 
