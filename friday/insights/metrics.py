@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
 from friday.core import clock
+from friday.core.ids import valid_id
 from friday.core.models import DomainEvent
 from friday.core.money import round_money
 from friday.feedback.models import Response
@@ -255,27 +256,33 @@ def sweep(*, limit: int = 20_000) -> int:
         )
         if not events:
             return 0
+        # The parties the events name, found in one query per subject type (never one per event).
         parties: set[int] = set()
-        reminders: list[int] = []
+        by_subject: dict[str, set[int]] = defaultdict(set)
         for _pk, subject_type, subject_id, payload in events:
             party_id = (payload or {}).get("party_id")
-            if isinstance(party_id, int):
+            if isinstance(party_id, int) and not isinstance(party_id, bool):
                 parties.add(party_id)
             elif subject_type == "party":
                 parties.add(subject_id)
-            elif subject_type == "reminder":
-                reminders.append(subject_id)
-            elif subject_type == "invoice":
-                found = Invoice.objects.filter(pk=subject_id).values_list("party_id", flat=True).first()
-                if found:
-                    parties.add(found)
-        if reminders:
+            elif subject_type in ("reminder", "invoice"):
+                by_subject[subject_type].add(subject_id)
+        if by_subject["reminder"]:
             parties |= set(
-                Reminder.objects.filter(pk__in=reminders, party__isnull=False).values_list(
+                Reminder.objects.filter(pk__in=by_subject["reminder"], party__isnull=False).values_list(
                     "party_id", flat=True
                 )
             )
-        ids = sorted(p for p in parties if Party.objects.filter(pk=p).exists())
+        if by_subject["invoice"]:
+            parties |= set(
+                Invoice.objects.filter(pk__in=by_subject["invoice"]).values_list("party_id", flat=True)
+            )
+        wanted = sorted(p for p in parties if valid_id(p))
+        existing: set[int] = set()
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start : start + BATCH]
+            existing |= set(Party.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        ids = sorted(existing)
         for start in range(0, len(ids), BATCH):
             compute(ids[start : start + BATCH])
         cursor.last_event_id = events[-1][0]

@@ -155,3 +155,16 @@ def test_the_party_page_shows_the_figures_with_their_time(cast, job_process, web
     page = web_for(cast.alice).get(f"/parties/{ada.pk}/").content.decode()
     assert 'id="party-metrics"' in page and "£799.99" in page and "As of 15 Jun 2026 12:00" in page
     assert "usually every 45 days" in page
+
+
+def test_the_sweep_reads_its_parties_in_a_few_queries_whatever_the_events(
+    cast, job_process, django_assert_max_num_queries
+):
+    """One query per subject type and per batch, not one per event or party."""
+    with time_machine.travel(at(2026, 1, 1, 8, 0), tick=False):
+        metrics.sweep()
+    for i in range(30):
+        make_person(cast.alice, f"P{i}", roles=["customer"])
+    with time_machine.travel(at(2026, 6, 15, 12, 0), tick=False):
+        with django_assert_max_num_queries(40):  # 30 parties' events: compute is ~15 grouped queries
+            assert metrics.sweep() == 30
