@@ -377,3 +377,13 @@ def feedback_email(*, request: FeedbackRequest, url: str, by: User | None) -> An
         links={"feedback": url},
         by=by,
     )
+
+
+@transaction.atomic
+def feedback_ask(*, by: User, survey: Survey, party: Party, email: bool) -> tuple[FeedbackRequest, str, Any]:
+    """Ask by hand: a new request and — with `email` — its message in the outbox, in one transaction (a refused
+    email leaves no request behind). Returns the request, its link (to show once) and the outbox row or None."""
+    request, raw = feedback_request(survey=survey, party=party, by=by)
+    assert raw is not None  # no key: always a new request
+    url = feedback_url(raw)
+    return request, url, feedback_email(request=request, url=url, by=by) if email else None

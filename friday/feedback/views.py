@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -269,13 +268,9 @@ def request_create(request: AuthedRequest, party_id: int) -> HttpResponse:
     survey = selectors.survey_get(key=request.POST.get("survey", ""))
     by_email = request.POST.get("send") == "email"
     try:
-        with transaction.atomic():
-            feedback, raw = services.feedback_request(survey=survey, party=party, by=request.user)
-            assert raw is not None  # no key: always a new request
-            url = services.feedback_url(raw)
-            message = (
-                services.feedback_email(request=feedback, url=url, by=request.user) if by_email else None
-            )
+        feedback, url, message = services.feedback_ask(
+            by=request.user, survey=survey, party=party, email=by_email
+        )
     except FridayError as exc:
         messages.error(request, exc.detail)
         return redirect("parties:detail", party_id=party.pk)
