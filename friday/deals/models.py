@@ -42,8 +42,10 @@ class Deal(StagedRecord):
     )
     lost_note = models.TextField(blank=True)
     notes = models.TextField(blank=True)
-    # Set when the deal enters a won or lost stage, cleared if it is reopened.
+    # Set when the deal enters a won or lost stage, cleared if it is reopened; with the stage it was closed from
+    # (where lost deals were lost: the four corners break them down by it).
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_from_stage = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -61,8 +63,21 @@ class Deal(StagedRecord):
                 condition=models.Q(closed_at__isnull=True),
                 name="deal_open_count_idx",
             ),
+            # Closed deals by pipeline and day, with what the board's counts and the four corners' lost-deal
+            # breakdowns (by reason, owner, stage lost from; scoped by owner and team) read — from the index alone.
             models.Index(
-                fields=["process", "closed_at", "stage", "currency", "value"], name="deal_board_count_idx"
+                fields=[
+                    "process",
+                    "closed_at",
+                    "stage",
+                    "currency",
+                    "value",
+                    "lost_reason",
+                    "owner",
+                    "team",
+                    "closed_from_stage",
+                ],
+                name="deal_closed_idx",
             ),
             models.Index(
                 fields=["owner", "process", "stage", "stage_entered_at", "id"], name="deal_owner_board_idx"

@@ -22,16 +22,20 @@ def _state(deal: Deal) -> StageState:
 
 def _write(deal: Deal, version_id: int, stage: str, at: dt.datetime, checked: list[str]) -> None:
     target = ProcessVersion.objects.get(pk=version_id).definition.stage(stage)
-    closed_at = at if target is not None and target.kind in ("won", "lost") else None
+    closing = target is not None and target.kind in ("won", "lost")
+    closed_at = at if closing else None
+    # Closed from: the stage it was in before — kept when it moves between closed stages (won → lost).
+    closed_from = (deal.closed_from_stage if deal.closed_at else deal.stage) if closing else ""
     Deal.objects.filter(pk=deal.pk).update(
-        stage_version_id=version_id, stage=stage, stage_entered_at=at, closed_at=closed_at, updated_at=at
+        stage_version_id=version_id,
+        stage=stage,
+        stage_entered_at=at,
+        closed_at=closed_at,
+        closed_from_stage=closed_from,
+        updated_at=at,
     )
-    deal.stage_version_id, deal.stage, deal.stage_entered_at, deal.closed_at = (
-        version_id,
-        stage,
-        at,
-        closed_at,
-    )
+    deal.stage_version_id, deal.stage, deal.stage_entered_at = version_id, stage, at
+    deal.closed_at, deal.closed_from_stage = closed_at, closed_from
 
 
 def _extra(deal: Deal, stage_kind: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from friday.accounts.models import User
 from friday.billing.models import open_invoices
@@ -22,7 +22,7 @@ from friday.deals.selectors import deals_visible
 from friday.insights import corners, selectors
 from friday.jobs.selectors import jobs_visible
 from friday.processes import analytics
-from friday.processes.models import Process, RecordType, StageChange
+from friday.processes.models import Process, RecordType
 from friday.reminders.models import ACTIVE
 from friday.reminders.selectors import my_day, reminders_visible
 
@@ -85,12 +85,11 @@ def process_health() -> list[dict[str, Any]]:
     found = cache.get("insights:process_health")
     if found is not None:
         return found
-    since = clock.now() - dt.timedelta(days=30)
+    until = clock.now()
+    since = until - dt.timedelta(days=30)
     out = []
     for process in Process.objects.filter(current__isnull=False).select_related("current").order_by("pk"):
-        moves = StageChange.objects.filter(process=process, at__gte=since, migrated=False)
-        total = moves.count()
-        off = moves.filter(Q(declared=False) | Q(overridden=True)).count()
+        total, off = analytics.followed(process, since, until)
         out.append(
             {
                 "process": process,
@@ -107,12 +106,16 @@ def process_health() -> list[dict[str, Any]]:
 CORNERS_SECONDS = 300
 
 
-def _corners(user: User, start: dt.date, end: dt.date) -> corners.Corners:
-    """A month's four corners move slowly: each user's are kept for five minutes (the dashboard says so)."""
-    key = f"insights:corners:{user.pk}:{start.isoformat()}:{end.isoformat()}"
+def _corners(user: User, months: list[dt.date]) -> list[corners.Corners]:
+    """The four corners of each month (first days given): they move slowly, so each user's are kept for five
+    minutes (the dashboard says so). Today's lapsing customers are counted once for all of them."""
+    key = f"insights:corners:{user.pk}:{':'.join(m.isoformat() for m in months)}"
     found = cache.get(key)
     if found is None:
-        found = corners.corners(user=user, start=start, end=end)
+        now = corners.lapsing(user)
+        found = [
+            corners.corners(user=user, start=m, end=corners.next_month(m), lapsing_now=now) for m in months
+        ]
         cache.set(key, found, CORNERS_SECONDS)
     return found
 
@@ -143,6 +146,7 @@ def dashboard(*, user: User) -> dict[str, Any]:
     this_month = corners.month_start(today)
     last_month = corners.month_start(this_month - dt.timedelta(days=1))
     health = process_health() if user.can_edit_processes else []  # it counts everyone's records
+    now_corners, before_corners = _corners(user, [this_month, last_month])
     return {
         "day": day,
         "escalated": list(escalated[:TOP]),
@@ -152,8 +156,8 @@ def dashboard(*, user: User) -> dict[str, Any]:
         "jobs": _board(job_process, jobs_visible(user), None, "/jobs/") if job_process else None,
         "overdue_count": overdue_sum["n"],
         "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), settings.FRIDAY_CURRENCY),
-        "corners": _corners(user, this_month, corners.next_month(this_month)),
-        "corners_before": _corners(user, last_month, this_month),
+        "corners": now_corners,
+        "corners_before": before_corners,
         "health": health,
         "currency": settings.FRIDAY_CURRENCY,
     }

@@ -29,5 +29,10 @@ def metrics_visible(user: User) -> QuerySet[CustomerMetrics]:
 
 def at_risk(*, user: User, min_score: int | None = None, cursor: str | None = None, limit: int = 50) -> Page:
     """Customers at risk, highest score first (then by party), with their reasons."""
-    qs = metrics_visible(user).filter(risk_score__gte=min_score or threshold()).select_related("party__owner")
+    # The parties are fetched by key afterwards: joined in, SQLite would walk every party instead of the risk index.
+    qs = (
+        metrics_visible(user)
+        .filter(risk_score__gte=min_score or threshold())
+        .prefetch_related("party__owner")
+    )
     return keyset_page(qs, order=["-risk_score", "party_id"], cursor=cursor, limit=limit)

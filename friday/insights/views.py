@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from friday.accounts.models import User
+from friday.core.csvout import csv_response
 from friday.core.http import AuthedRequest
 from friday.insights import selectors
 from friday.insights.models import CustomerMetrics
@@ -32,14 +33,18 @@ def at_risk(request: AuthedRequest) -> HttpResponse:
 
 
 @login_required
-def four_corners(request: AuthedRequest) -> HttpResponse:
+def four_corners(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """Revenue, costs, profit and lost opportunity over the last 12 months, drawn and tabled; lost deals by
-    reason, stage and owner; the yearly value of the customers now lapsing."""
+    reason, stage and owner; the yearly value of the customers now lapsing. `?format=csv`: the numbers."""
     from friday.core import clock
     from friday.insights import corners
 
-    months = corners.trend(user=request.user, months=12)
-    start, end = months[0].start, corners.next_month(months[-1].start)
+    starts = corners.month_starts(12)
+    lost = corners.lost(user=request.user, starts=starts)
+    months = corners.trend(user=request.user, months=12, lost_deals=lost)
+    whole = corners.over(months, user=request.user, lost_count=sum(b.count for b in lost.by_reason))
+    if request.GET.get("format") == "csv":
+        return _corners_csv(months, lost, whole)
     top = max([max(m.revenue, m.costs, m.lost_deals) for m in months] + [Decimal(1)])
     chart = []
     for i, m in enumerate(months):
@@ -61,7 +66,6 @@ def four_corners(request: AuthedRequest) -> HttpResponse:
                 }
             )
         chart.append({"month": m, "x": i * 60, "bars": bars})
-    whole = corners.corners(user=request.user, start=start, end=end)
     return render(
         request,
         "insights/corners.html",
@@ -70,9 +74,33 @@ def four_corners(request: AuthedRequest) -> HttpResponse:
             "last_month": months[-1].start,
             "chart": chart,
             "whole": whole,
-            "by_reason": corners.lost_by(user=request.user, start=start, end=end, by="reason"),
-            "by_stage": corners.lost_by(user=request.user, start=start, end=end, by="stage"),
-            "by_owner": corners.lost_by(user=request.user, start=start, end=end, by="owner"),
+            "by_reason": _with_bars(lost.by_reason),
+            "by_stage": _with_bars(lost.by_stage),
+            "by_owner": _with_bars(lost.by_owner),
             "today": clock.today(),
         },
+    )
+
+
+def _with_bars(rows: list[Any]) -> list[dict[str, Any]]:
+    """Ranked rows with each one's bar as a share of the biggest value (the chart beside the numbers)."""
+    biggest = max((r.value for r in rows), default=Decimal(0))
+    return [{"row": r, "percent": round(100 * r.value / biggest) if biggest else 0} for r in rows]
+
+
+def _corners_csv(months: list[Any], lost: Any, whole: Any) -> StreamingHttpResponse:
+    rows: list[list[Any]] = [
+        ["month", m.start.strftime("%Y-%m"), m.revenue, m.costs, m.profit, m.lost_deals, ""] for m in months
+    ]
+    for section, items in (
+        ("lost by reason", lost.by_reason),
+        ("lost by stage", lost.by_stage),
+        ("lost by owner", lost.by_owner),
+    ):
+        rows += [[section, b.label, "", "", "", b.value, b.count] for b in items]
+    rows.append(["lapsing customers' yearly value", "", "", "", "", whole.lapsing_value, whole.lapsing_count])
+    return csv_response(
+        f"four-corners-{months[0].start:%Y-%m}-to-{months[-1].start:%Y-%m}.csv",
+        ["section", "label", f"revenue ({whole.currency})", "costs", "profit", "lost value", "count"],
+        rows,
     )

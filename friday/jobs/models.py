@@ -215,7 +215,8 @@ class Cost(models.Model):
         indexes = [
             models.Index(fields=["job", "kind"], name="cost_job_idx"),
             models.Index(fields=["party", "incurred_on"], name="cost_party_idx"),
-            models.Index(fields=["incurred_on", "id"], name="cost_day_idx"),
+            # Costs by day with what the four corners add up (and scope by party): read from the index alone.
+            models.Index(fields=["incurred_on", "currency", "amount", "party"], name="cost_incurred_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="cost_quantity_positive"),

@@ -253,6 +253,19 @@ def conformance(process: Process, since: dt.datetime, until: dt.datetime) -> Con
     )
 
 
+def followed(process: Process, since: dt.datetime, until: dt.datetime) -> tuple[int, int]:
+    """(moves, off-process moves) between stages in the range — off: undeclared or overriding a requirement. From
+    the daily roll-ups, so it costs the same over a month whatever the size of the history."""
+    moves = off = 0
+    for (_, source, _target, declared, _backward, overridden), n in _move_rows(
+        process, _span(since, until)
+    ).items():
+        if source:
+            moves += n
+            off += n if (not declared or overridden) else 0
+    return moves, off
+
+
 def discovered_edges(process: Process, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, int]]:
     """(from, to, count) of every move that happened, entries into the process included (from "")."""
     edges: Counter[tuple[str, str]] = Counter()
@@ -295,7 +308,12 @@ def stuck(process: Process, limit: int = 50) -> Stuck:
         return Stuck(counts={})
     now = clock.now()
     manager = kind.state_model._default_manager
-    on_process = manager.filter(stage_version__process=process)
+    # A record type with its own process column is read by its board index (process, stage, stage_entered_at);
+    # through the version's process the database would walk every record of the process.
+    has_process = any(f.name == "process" for f in kind.state_model._meta.concrete_fields)
+    on_process = (
+        manager.filter(process=process) if has_process else manager.filter(stage_version__process=process)
+    )
     counts: dict[str, int] = {}
     oldest: list[tuple[dt.datetime, int, Stage]] = []
     for stage in definition.stages:

@@ -131,7 +131,83 @@ def test_the_four_corners_page_by_month_and_lost_deals_broken_down(cast, pipelin
         stages = corners.lost_by(
             user=cast.alice, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="stage"
         )
-        assert [(s.label, s.count) for s in stages] == [("enquiry", 3)]
+        assert [(s.label, s.count) for s in stages] == [("Enquiry", 3)]
         page = web_for(cast.alice).get("/insights/corners/").content.decode()
         assert 'id="corners-chart"' in page and "<title>Revenue Jun 2026: £1,000</title>" in page
         assert "June 2026" in page and "£5,500" in page and "No response" in page
+        assert 'href="?format=csv"' in page
+        # Bob (team Blue) sees none of Alice's lost deals; the manager sees them all.
+        assert (
+            corners.lost_by(user=cast.bob, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="reason")
+            == []
+        )
+        assert (
+            len(
+                corners.lost_by(
+                    user=cast.manager, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="owner"
+                )
+            )
+            == 1
+        )
+
+
+def test_lost_deals_by_the_stage_they_were_lost_from_and_the_numbers_as_csv(cast, pipeline, web_for):
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    sneaky = LostReason.objects.create(name="=HYPERLINK(1)", position=99)
+    with time_machine.travel(at(2026, 6, 10, 10, 0), tick=False):
+        surveyed = deal_create(by=cast.alice, party=ada, data=DealIn(title="Surveyed", value="700"))
+        deal_move(by=cast.alice, deal=surveyed, to="survey", checked=["Visit in the diary"])
+        deal_move(by=cast.alice, deal=surveyed, to="lost", lost_reason=sneaky)
+        early = deal_create(by=cast.alice, party=ada, data=DealIn(title="Early", value="200"))
+        deal_move(by=cast.alice, deal=early, to="lost", lost_reason=LostReason.objects.get(name="Price"))
+        won = deal_create(by=cast.alice, party=ada, data=DealIn(title="Won", value="900"))
+        deal_move(by=cast.admin, deal=won, to="won", override=True, reason="Signed on the spot")
+    surveyed.refresh_from_db()
+    won.refresh_from_db()
+    assert (surveyed.closed_from_stage, won.closed_from_stage) == ("survey", "enquiry")
+    with time_machine.travel(at(2026, 6, 20, 10, 0), tick=False):
+        deal_move(
+            by=cast.admin, deal=surveyed, to="enquiry", override=True, reason="Back"
+        )  # reopened: no longer closed from anywhere
+        surveyed.refresh_from_db()
+        assert (surveyed.closed_at, surveyed.closed_from_stage) == (None, "")
+        deal_move(by=cast.alice, deal=surveyed, to="survey", checked=["Visit in the diary"])
+        deal_move(by=cast.alice, deal=surveyed, to="lost", lost_reason=sneaky)
+    with time_machine.travel(at(2026, 7, 1, 9, 0), tick=False):
+        stages = corners.lost_by(
+            user=cast.alice, start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1), by="stage"
+        )
+        assert [(s.label, s.count, s.value) for s in stages] == [
+            ("Survey booked", 1, D("700.00")),
+            ("Enquiry", 1, D("200.00")),
+        ]
+        response = web_for(cast.alice).get("/insights/corners/?format=csv")
+        assert response["Content-Type"].startswith("text/csv")
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == "section,label,revenue (GBP),costs,profit,lost value,count"
+    assert "month,2026-06,0.00,0.00,0.00,900.00," in lines
+    assert "lost by reason,'=HYPERLINK(1),,,,700.00,1" in lines  # a formula is neutralised
+    assert "lost by stage,Survey booked,,,,700.00,1" in lines
+    assert "lost by owner,Alice,,,,900.00,2" in lines
+
+
+def test_process_health_counts_the_moves_between_stages_and_the_stuck(cast, pipeline):
+    from friday.insights import dashboard
+
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    with time_machine.travel(at(2026, 6, 1, 10, 0), tick=False):  # 35 days before: outside the 30 days
+        old = deal_create(by=cast.alice, party=ada, data=DealIn(title="Old", value="10"))
+        deal_move(by=cast.alice, deal=old, to="lost", lost_reason=LostReason.objects.get(name="Price"))
+    with time_machine.travel(at(2026, 6, 20, 10, 0), tick=False):
+        a = deal_create(by=cast.alice, party=ada, data=DealIn(title="A", value="10"))  # an entry: not a move
+        deal_move(by=cast.alice, deal=a, to="survey", checked=["Visit in the diary"])
+        b = deal_create(by=cast.alice, party=ada, data=DealIn(title="B", value="10"))
+        deal_move(
+            by=cast.admin, deal=b, to="won", override=True, reason="Signed"
+        )  # undeclared: off the process
+    with time_machine.travel(at(2026, 7, 6, 10, 0), tick=False):
+        [health] = dashboard.process_health()
+    # Two moves between stages in the last 30 days, one off the process; A has sat in Survey booked 16 days
+    # (limit 14): stuck.
+    assert (health["moves"], health["off_process"], health["followed"], health["stuck"]) == (2, 1, 50, 1)
