@@ -153,6 +153,16 @@ def test_the_list_the_party_page_and_the_segment_agree(cast, web_for):
         assert (
             web_for(cast.bob).get("/insights/at-risk/").content.decode().count("data-party=") == 0
         )  # scoped
+        assert "Figures as of" in listed and 'href="?min=30&amp;format=csv"' in listed
+        download = alice.get("/insights/at-risk/?format=csv")
+        rows = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+        assert rows[0].startswith("party id,customer,risk score,reasons,")
+        assert rows[1].startswith(
+            f"{unhappy.pk},Una Lovelace,35,detractor (NPS 2) on 15 June 2026; escalated"
+        )
+        assert len(rows) == 2
+        bob_rows = b"".join(web_for(cast.bob).get("/insights/at-risk/?format=csv").streaming_content)
+        assert len(bob_rows.decode("utf-8-sig").splitlines()) == 1  # the header only: scoped
         page = alice.get(f"/parties/{unhappy.pk}/").content.decode()
         assert 'id="party-risk"' in page and "At risk (35/100)" in page and "escalated reminder open" in page
         assert segment_count(user=cast.alice, filters={"at_risk": {"min_score": 30}}) == 1
