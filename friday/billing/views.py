@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,10 +17,11 @@ from friday.accounts.scoping import require_write
 from friday.billing import documents, selectors, services
 from friday.billing.forms import LINE_FIELDS, InvoiceForm, PaymentForm, VoidForm, line_rows
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
-from friday.core import clock
+from friday.core import clock, export
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.core.money import money
+from friday.core.pagination import Page
 from friday.parties.models import Activity
 from friday.parties.selectors import party_get
 
@@ -40,8 +41,38 @@ def _errors(exc: FridayError) -> list[FridayError]:
     return exc.errors if isinstance(exc, ValidationFailed) else [exc]
 
 
+def _export(
+    request: AuthedRequest, fmt: str, filters: selectors.InvoiceFilters
+) -> HttpResponse | StreamingHttpResponse:
+    """Every invoice of the list as filtered (its own pages, so its own scope)."""
+    columns = [
+        export.Column("number", lambda i: i.number or "draft"),
+        export.Column("kind", lambda i: i.get_kind_display()),
+        export.Column("status", lambda i: i.get_status_display()),
+        export.Column("party", lambda i: i.party.display_name),
+        export.Column("party id", lambda i: i.party_id),
+        export.Column("issued", lambda i: i.issue_date),
+        export.Column("due", lambda i: i.due_date),
+        export.Column("currency", lambda i: i.currency),
+        export.Column("net", lambda i: i.subtotal),
+        export.Column("tax", lambda i: i.tax),
+        export.Column("total", lambda i: i.total),
+        export.Column("paid", lambda i: i.paid),
+        export.Column("balance", lambda i: i.balance),
+        export.Column("paid in full", lambda i: i.paid_at),
+        export.Column("void reason", lambda i: i.void_reason),
+    ]
+
+    def fetch(cursor: str | None) -> Page:
+        return selectors.invoice_list(
+            user=request.user, filters=filters, cursor=cursor, limit=selectors.MAX_LIMIT
+        )
+
+    return export.export_response(fmt, "invoices", columns, export.rows_of(fetch))
+
+
 @login_required
-def invoice_list(request: AuthedRequest) -> HttpResponse:
+def invoice_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     party = request.GET.get("party", "")
     status = request.GET.get("status", "")[:20]
     filters = selectors.InvoiceFilters(
@@ -56,8 +87,12 @@ def invoice_list(request: AuthedRequest) -> HttpResponse:
         )
     except FridayError as exc:
         error = exc
+    fmt = export.requested(request)
+    if fmt and error is None:
+        return _export(request, fmt, filters)
     query = request.GET.copy()
     query.pop("cursor", None)
+    query.pop("format", None)
     return render(
         request,
         "billing/list.html",

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from friday.core import clock
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -24,6 +26,8 @@ def safe_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dt.datetime):  # in the business's time, with its offset
+        return value.astimezone(clock.business_tz()).isoformat(sep=" ", timespec="seconds")
     if isinstance(value, int | float | Decimal | dt.date):
         return value
     text = str(value)

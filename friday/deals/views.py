@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write
+from friday.core import export
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest, safe_next
 from friday.deals import selectors, services
@@ -22,6 +23,7 @@ from friday.deals.models import Deal, LostReason
 from friday.parties.selectors import parties_visible, party_get
 from friday.processes import records
 from friday.processes.models import ProcessVersion, RecordType
+from friday.processes.selectors import stage_names
 from friday.processes.services import allowed_next, require_process_editor
 from friday.processes.templatetags.stages import StageLabel, stage_labels
 from friday.processes.views import move_context, move_values, override_note
@@ -44,8 +46,39 @@ def _annotate(deals: list[Deal]) -> None:
         deal.next_stages = [version_labels[k] for k in allowed if k in version_labels]  # type: ignore[attr-defined]
 
 
+def _export(
+    request: AuthedRequest, fmt: str, filters: selectors.DealFilters
+) -> HttpResponse | StreamingHttpResponse:
+    """Every deal of the list as filtered (its own pages, so its own scope)."""
+    stages = stage_names()
+    reasons = dict(LostReason.objects.values_list("pk", "name"))
+    columns = [
+        export.Column("id", lambda d: d.pk),
+        export.Column("title", lambda d: d.title),
+        export.Column("party", lambda d: d.party.display_name),
+        export.Column("party id", lambda d: d.party_id),
+        export.Column("value", lambda d: d.value),
+        export.Column("currency", lambda d: d.currency),
+        export.Column("pipeline", lambda d: d.process.name),
+        export.Column("stage", lambda d: stages.get((d.process_id, d.stage), d.stage)),
+        export.Column("owner", lambda d: d.owner.display if d.owner else ""),
+        export.Column("expected close", lambda d: d.expected_close),
+        export.Column("closed", lambda d: d.closed_at),
+        export.Column("closed from stage", lambda d: stages.get((d.process_id, d.closed_from_stage), "")),
+        export.Column("lost reason", lambda d: reasons.get(d.lost_reason_id, "")),
+        export.Column("created", lambda d: d.created_at),
+        export.Column("updated", lambda d: d.updated_at),
+    ]
+    rows = export.rows_of(
+        lambda cursor: selectors.deal_list(
+            user=request.user, filters=filters, sort="recent", cursor=cursor, limit=selectors.MAX_LIMIT
+        )
+    )
+    return export.export_response(fmt, "deals", columns, rows)
+
+
 @login_required
-def deal_list(request: AuthedRequest) -> HttpResponse:
+def deal_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     owner = request.GET.get("owner", "")
     party = request.GET.get("party", "")
     reason = request.GET.get("lost_reason", "")
@@ -67,8 +100,12 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
         _annotate(page.items)
     except FridayError as exc:
         error = exc
+    fmt = export.requested(request)
+    if fmt and error is None:
+        return _export(request, fmt, filters)
     query = request.GET.copy()
     query.pop("cursor", None)
+    query.pop("format", None)
     # Filters that arrive from links (a party's deals, a lost reason's count, a board column) have no control on
     # the form: say they apply, keep them when the form is sent, and offer to drop each.
     hidden = []

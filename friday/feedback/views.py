@@ -9,14 +9,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
+from friday.core import export
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
+from friday.core.pagination import Page
 from friday.feedback import selectors, services
 from friday.feedback.forms import SurveyForm
 from friday.feedback.models import Category, SurveyKind
@@ -188,8 +190,30 @@ def report_page(request: AuthedRequest) -> HttpResponse:
     )
 
 
+def _export(
+    request: AuthedRequest, fmt: str, filters: selectors.ResponseFilters
+) -> HttpResponse | StreamingHttpResponse:
+    """Every answer of the list as filtered (its own pages, so its own scope)."""
+    columns = [
+        export.Column("answered", lambda r: r.answered_at),
+        export.Column("survey", lambda r: r.survey.name),
+        export.Column("party", lambda r: r.party.display_name),
+        export.Column("party id", lambda r: r.party_id),
+        export.Column("score", lambda r: r.score),
+        export.Column("category", lambda r: r.get_category_display()),
+        export.Column("comment", lambda r: r.comment),
+    ]
+
+    def fetch(cursor: str | None) -> Page:
+        return selectors.response_list(
+            user=request.user, filters=filters, cursor=cursor, limit=selectors.MAX_LIMIT
+        )
+
+    return export.export_response(fmt, "feedback", columns, export.rows_of(fetch))
+
+
 @login_required
-def response_list(request: AuthedRequest) -> HttpResponse:
+def response_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     errors: list[FridayError] = []
     party = request.GET.get("party", "")
     filters = selectors.ResponseFilters(
@@ -207,8 +231,12 @@ def response_list(request: AuthedRequest) -> HttpResponse:
             )
         except FridayError as exc:
             errors.extend(exc.errors if isinstance(exc, ValidationFailed) else [exc])
+    fmt = export.requested(request)
+    if fmt and not errors:
+        return _export(request, fmt, filters)
     query = request.GET.copy()
     query.pop("cursor", None)
+    query.pop("format", None)
     return render(
         request,
         "feedback/responses.html",

@@ -8,16 +8,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write
-from friday.core import clock
+from friday.core import clock, export
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest, safe_next
+from friday.core.pagination import Page
 from friday.jobs import selectors, services
 from friday.jobs.forms import AssetForm, CostForm, DependencyForm, JobForm, PlanForm
 from friday.jobs.models import Asset, Cost, Job, ServicePlan
@@ -25,6 +26,7 @@ from friday.parties.models import Party
 from friday.parties.selectors import parties_visible, party_get
 from friday.processes import records
 from friday.processes.models import ProcessVersion, RecordType
+from friday.processes.selectors import stage_names
 from friday.processes.services import allowed_next
 from friday.processes.templatetags.stages import StageLabel, stage_labels
 from friday.processes.views import move_context, move_values, override_note
@@ -51,8 +53,40 @@ def _form_errors(form: Any, exc: FridayError) -> None:
         form.add_error(field if field in form.fields else None, e.detail)
 
 
+def _export(
+    request: AuthedRequest, fmt: str, filters: selectors.JobFilters, sort: str
+) -> HttpResponse | StreamingHttpResponse:
+    """Every job of the list as filtered and sorted (its own pages, so its own scope)."""
+    stages = stage_names()
+    columns = [
+        export.Column("id", lambda j: j.pk),
+        export.Column("title", lambda j: j.title),
+        export.Column("client", lambda j: j.party.display_name),
+        export.Column("client id", lambda j: j.party_id),
+        export.Column("workflow", lambda j: j.process.name),
+        export.Column("stage", lambda j: stages.get((j.process_id, j.stage), j.stage)),
+        export.Column("owner", lambda j: j.owner.display if j.owner else ""),
+        export.Column("scheduled for", lambda j: j.scheduled_for),
+        export.Column("due", lambda j: j.due_on),
+        export.Column("quoted price", lambda j: j.quoted_price),
+        export.Column("currency", lambda j: j.currency),
+        export.Column("completed", lambda j: j.completed_at),
+        export.Column("paid", lambda j: j.paid_at),
+        export.Column("closed", lambda j: j.closed_at),
+        export.Column("cancel reason", lambda j: j.cancel_reason),
+        export.Column("created", lambda j: j.created_at),
+    ]
+
+    def fetch(cursor: str | None) -> Page:
+        return selectors.job_list(
+            user=request.user, filters=filters, sort=sort, cursor=cursor, limit=selectors.MAX_LIMIT
+        )
+
+    return export.export_response(fmt, "jobs", columns, export.rows_of(fetch))
+
+
 @login_required
-def job_list(request: AuthedRequest) -> HttpResponse:
+def job_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     filters = selectors.JobFilters(
         process=request.GET.get("process", "")[:100],
         stage=request.GET.get("stage", "")[:100],
@@ -75,8 +109,12 @@ def job_list(request: AuthedRequest) -> HttpResponse:
         _annotate(page.items)
     except FridayError as exc:
         error = exc
+    fmt = export.requested(request)
+    if fmt and error is None:
+        return _export(request, fmt, filters, sort if sort in selectors.SORTS else "recent")
     query = request.GET.copy()
     query.pop("cursor", None)
+    query.pop("format", None)
     party = None
     if filters.party_id is not None:
         party = parties_visible(request.user).filter(pk=filters.party_id).first()

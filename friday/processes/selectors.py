@@ -22,6 +22,16 @@ def term_get(*, term_id: int) -> Term:
     return term
 
 
+def stage_names() -> dict[tuple[int, str], str]:
+    """(process id, stage key) → the stage's name in the published version: for exports and reports."""
+    names = {}
+    for process in Process.objects.filter(current__isnull=False).select_related("current"):
+        assert process.current is not None
+        for stage in process.current.definition.stages:
+            names[(process.pk, stage.key)] = stage.name
+    return names
+
+
 def process_list() -> QuerySet[Process]:
     return Process.objects.select_related("current").order_by("applies_to", "name")
 

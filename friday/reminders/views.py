@@ -7,16 +7,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write
-from friday.core import clock
+from friday.core import clock, export
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest, safe_next
+from friday.core.pagination import Page
 from friday.parties.selectors import party_get
 from friday.reminders import selectors, services
 from friday.reminders.calendar import calendar_for
@@ -33,8 +34,34 @@ def my_reminders(request: AuthedRequest) -> HttpResponse:
     )
 
 
+def _export(
+    request: AuthedRequest, fmt: str, filters: selectors.ReminderFilters
+) -> HttpResponse | StreamingHttpResponse:
+    """Every reminder of the list as filtered (its own pages, so its own scope)."""
+    columns = [
+        export.Column("id", lambda r: r.pk),
+        export.Column("title", lambda r: r.title),
+        export.Column("status", lambda r: r.get_status_display()),
+        export.Column("remind at", lambda r: r.remind_at),
+        export.Column("due", lambda r: r.due_at),
+        export.Column("for", lambda r: r.assignee.display if r.assignee else r.get_assignee_role_display()),
+        export.Column("about", lambda r: r.party.display_name if r.party else ""),
+        export.Column("chasing", lambda r: r.chase.display_name if r.chase else ""),
+        export.Column("done", lambda r: r.done_at),
+        export.Column("cancelled because", lambda r: r.cancelled_reason),
+        export.Column("notes", lambda r: r.notes),
+    ]
+
+    def fetch(cursor: str | None) -> Page:
+        return selectors.reminder_list(
+            user=request.user, filters=filters, cursor=cursor, limit=selectors.MAX_LIMIT
+        )
+
+    return export.export_response(fmt, "reminders", columns, export.rows_of(fetch))
+
+
 @login_required
-def reminder_list(request: AuthedRequest) -> HttpResponse:
+def reminder_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """Every reminder the user may see, soonest first, filtered by status and by whom it is for."""
     assignee = request.GET.get("assignee", "")
     filters = selectors.ReminderFilters(
@@ -46,6 +73,12 @@ def reminder_list(request: AuthedRequest) -> HttpResponse:
         page = selectors.reminder_list(user=request.user, filters=filters, cursor=request.GET.get("cursor"))
     except FridayError as exc:
         error = exc
+    fmt = export.requested(request)
+    if fmt and error is None:
+        return _export(request, fmt, filters)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    query.pop("format", None)
     return render(
         request,
         "reminders/list.html",
@@ -55,6 +88,7 @@ def reminder_list(request: AuthedRequest) -> HttpResponse:
             "filters": filters,
             "assignees": User.objects.filter(is_active=True).order_by("first_name", "username"),
             "now": clock.now(),
+            "query": query.urlencode(),
         },
         status=400 if error else 200,
     )
