@@ -11,6 +11,7 @@ urlpatterns = [
     path("fields/", views.custom_fields, name="custom_fields"),
     path("<int:party_id>/", views.party_detail, name="detail"),
     path("<int:party_id>/edit/", views.party_edit, name="edit"),
+    path("<int:party_id>/vcard/", views.party_vcard, name="vcard"),
     path("<int:party_id>/delete/", views.party_delete, name="delete"),
     path("<int:party_id>/timeline/", views.timeline_page, name="timeline"),
     path("<int:party_id>/activities/", views.activity_add, name="activity_add"),

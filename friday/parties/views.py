@@ -11,14 +11,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import Team, User
 from friday.accounts.scoping import require_admin
-from friday.core import export
+from friday.core import clock, export
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest, safe_next
-from friday.parties import selectors, services
+from friday.parties import selectors, services, vcard
 from friday.parties.forms import ActivityForm, CustomFieldForm, HandoverForm, PartyForm
 from friday.parties.models import PartyKind, RoleName, Tag
 
@@ -53,6 +54,12 @@ def party_list(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     fmt = export.requested(request)
     if fmt and error is None:  # the filters were good for the page: the same filters, every row
         return _export(request, fmt, filters, sort)
+    if request.GET.get("format") == "vcf" and error is None:
+        response = StreamingHttpResponse(
+            vcard.cards(user=request.user, filters=filters, sort=sort), content_type=vcard.CONTENT_TYPE
+        )
+        response["Content-Disposition"] = f'attachment; filename="parties-{clock.today():%Y-%m-%d}.vcf"'
+        return response
     query = request.GET.copy()
     query.pop("cursor", None)
     query.pop("format", None)
@@ -108,6 +115,15 @@ def _export(
     columns += [export.Column(f.label, functools.partial(_custom_value, key=f.key)) for f in fields]
     rows = selectors.party_export_rows(user=request.user, filters=filters, sort=sort)
     return export.export_response(fmt, "parties", columns, rows)
+
+
+@login_required
+def party_vcard(request: AuthedRequest, party_id: int) -> HttpResponse:
+    party = selectors.party_get(user=request.user, party_id=party_id)
+    response = HttpResponse(vcard.party_card(party), content_type=vcard.CONTENT_TYPE)
+    name = "".join(ch if ch.isalnum() else "-" for ch in party.display_name).strip("-")[:60] or "party"
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.vcf")
+    return response
 
 
 def _custom_value(row: tuple[Any, dict[str, Any]], *, key: str) -> Any:
