@@ -34,7 +34,7 @@ class DigestSent:
 
 def digest_send(*, user: User, dry_run: bool = False) -> DigestSent:
     """Today's digest for `user`, queued in the outbox — or, with `dry_run`, built and rendered but neither queued
-    nor recorded.
+    nor recorded (even for a user who would get none: the preview says why).
 
     Once per user and business day, however often it runs and however many workers run it: the day's `Digest`
     row is unique per (user, day) and is written in the same transaction as the outbox message, whose key is the
@@ -42,18 +42,25 @@ def digest_send(*, user: User, dry_run: bool = False) -> DigestSent:
     is built before that transaction, so the database is not held while it is read. An empty digest (nothing
     due, overdue, changed or at risk) is recorded but not sent. Inactive users, users without an email address
     and users who turned the digest off get none."""
-    if not user.is_active or not user.email or not user.digest_enabled:
-        reason = "inactive" if not user.is_active else "no email address" if not user.email else "turned off"
+    reason = (
+        "inactive"
+        if not user.is_active
+        else "no email address"
+        if not user.email
+        else "turned off"
+        if not user.digest_enabled
+        else ""
+    )
+    if reason and not dry_run:
         return DigestSent(user=user, outcome="skipped", reason=reason)
     today = clock.today()
     if not dry_run and Digest.objects.filter(user=user, on=today).exists():
         return DigestSent(user=user, outcome="already")
     content = digest.build(user=user, previous=digest.previous_digest(user, today))
     email = None if content.empty else digest.render(content)
-    if dry_run:
-        return DigestSent(
-            user=user, outcome="empty" if email is None else "queued", content=content, email=email
-        )
+    if dry_run:  # a preview, also of a digest that would not be sent (and says why)
+        outcome = "skipped" if reason else "empty" if email is None else "queued"
+        return DigestSent(user=user, outcome=outcome, content=content, email=email, reason=reason)
     try:
         with transaction.atomic():
             row = Digest.objects.create(

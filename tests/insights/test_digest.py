@@ -446,6 +446,14 @@ def test_the_dry_run_prints_and_changes_nothing(cast, history):
         "To: alice@staff.example.com\nSubject: Your Friday digest for Tue 16 Jun: 1 due today"
     )
     assert "Ring Ada back" in printed
+    out = StringIO()
+    with time_machine.travel(at(2026, 6, 16, 7, 0), tick=False):
+        call_command("digest", "send", "--user", "admin", "--dry-run", stdout=out)  # a preview even so
+        call_command("digest", "send", "--user", "admin", stdout=out)
+    assert out.getvalue().startswith(
+        "(would not be sent: no email address)\nTo: \nSubject: Your Friday digest"
+    )
+    assert out.getvalue().endswith("admin: skipped (no email address)\n")
     assert not Digest.objects.exists() and not OutboundMessage.objects.exists()
     with pytest.raises(Exception, match="No user called 'nobody'"):
         call_command("digest", "send", "--user", "nobody")

@@ -39,15 +39,16 @@ class Command(BaseCommand):
             sent = services.digest_send(user=target, dry_run=dry_run)
             counts[sent.outcome] = counts.get(sent.outcome, 0) + 1
             if dry_run and sent.email is not None:
+                unsent = f"(would not be sent: {sent.reason})\n" if sent.reason else ""
                 self.stdout.write(
-                    f"To: {target.email}\nSubject: {sent.email.subject}\n\n{sent.email.body_text}"
+                    f"{unsent}To: {target.email}\nSubject: {sent.email.subject}\n\n{sent.email.body_text}"
                 )
             else:
                 said = {
                     "queued": "would be sent" if dry_run else "queued",
                     "empty": "nothing to say today: not sent",
                     "already": "already had today's",
-                    "skipped": f"skipped ({sent.reason})",
+                    "skipped": f"{'would be ' if dry_run else ''}skipped ({sent.reason})",
                 }[sent.outcome]
                 self.stdout.write(f"{target.username}: {said}")
         if not users:
