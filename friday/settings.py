@@ -255,6 +255,10 @@ FRIDAY_WEBHOOK_ALLOWED_NETWORKS = os.environ.get("FRIDAY_WEBHOOK_ALLOWED_NETWORK
 FRIDAY_FEEDBACK_MAX_PER_IP = int(os.environ.get("FRIDAY_FEEDBACK_MAX_PER_IP", "60"))
 FRIDAY_FEEDBACK_MAX_PER_TOKEN = int(os.environ.get("FRIDAY_FEEDBACK_MAX_PER_TOKEN", "10"))
 FRIDAY_FEEDBACK_WINDOW_SECONDS = int(os.environ.get("FRIDAY_FEEDBACK_WINDOW_SECONDS", "3600"))
+# The daily digest email goes out from this hour of the business's day (FRIDAY_TIME_ZONE), 0–23.
+FRIDAY_DIGEST_HOUR = int(os.environ.get("FRIDAY_DIGEST_HOUR", "7"))
+if not 0 <= FRIDAY_DIGEST_HOUR <= 23:
+    raise ValueError("FRIDAY_DIGEST_HOUR: an hour of the day, 0 to 23")
 # Links in messages (a feedback link) start with this address: what customers reach the web app at.
 FRIDAY_BASE_URL = os.environ.get(
     "FRIDAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('FRIDAY_PORT', '8000')}"

@@ -61,6 +61,19 @@ class UserEditForm(forms.Form):
         queryset=Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     is_active = forms.BooleanField(label="Active (may sign in)", required=False)
+    digest_enabled = forms.BooleanField(
+        label="Daily digest email",
+        required=False,
+        help_text="Their day, what is overdue, what changed on their customers, who is at risk",
+    )
+
+
+class PreferencesForm(forms.Form):
+    digest_enabled = forms.BooleanField(
+        label="Email me the daily digest",
+        required=False,
+        help_text="Each morning: my day, what is overdue, what changed on my customers, who is at risk",
+    )
 
 
 class TeamForm(forms.Form):

@@ -41,6 +41,9 @@ class User(AbstractUser):
     may_override_process = models.BooleanField(
         default=False, help_text="May force a record past its process (with a reason); admins always may"
     )
+    # The daily digest email (insights.digest) is on unless the user turns it off — on their preferences page,
+    # by the unsubscribe link in a digest, or by an admin on the user's page.
+    digest_enabled = models.BooleanField(default=True, help_text="Gets the daily digest email")
 
     @property
     def is_admin(self) -> bool:

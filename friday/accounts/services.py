@@ -91,6 +91,7 @@ def user_update(
     email: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
+    digest_enabled: bool | None = None,
 ) -> User:
     require_admin(by)
     errors = Collector()
@@ -108,6 +109,7 @@ def user_update(
         ("email", email),
         ("first_name", first_name),
         ("last_name", last_name),
+        ("digest_enabled", digest_enabled),
     ):
         if value is not None and getattr(user, name) != value:
             setattr(user, name, value)
@@ -121,6 +123,19 @@ def user_update(
             changed.append("teams")
     if changed:
         event_emit(name="user.updated", subject=user, actor=by, payload={"fields": changed})
+    return user
+
+
+@transaction.atomic
+def user_digest_set(*, by: User, user: User, enabled: bool) -> User:
+    """Turn the daily digest on or off: a user for themselves (their preferences page, or the unsubscribe link in
+    a digest, whose signed token stands for them), an admin for anyone. Recorded as `user.updated`."""
+    if by.pk != user.pk:
+        require_admin(by)
+    if user.digest_enabled != enabled:
+        user.digest_enabled = enabled
+        user.save(update_fields=["digest_enabled"])
+        event_emit(name="user.updated", subject=user, actor=by, payload={"fields": ["digest_enabled"]})
     return user
 
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("preferences/", views.preferences, name="preferences"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

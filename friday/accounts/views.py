@@ -10,7 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts import selectors, services
-from friday.accounts.forms import TeamForm, ThrottledLoginForm, TokenForm, UserCreateForm, UserEditForm
+from friday.accounts.forms import (
+    PreferencesForm,
+    TeamForm,
+    ThrottledLoginForm,
+    TokenForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from friday.accounts.scoping import require_admin
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
@@ -85,6 +92,7 @@ def user_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
         "scope": target.scope,
         "teams": list(target.teams.all()),
         "is_active": target.is_active,
+        "digest_enabled": target.digest_enabled,
     }
     form = UserEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -100,6 +108,7 @@ def user_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
                 email=data["email"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
+                digest_enabled=data["digest_enabled"],
             )
         except FridayError as exc:
             _apply_errors(form, exc)
@@ -111,6 +120,32 @@ def user_edit(request: AuthedRequest, user_id: int) -> HttpResponse:
         "accounts/user_form.html",
         {"form": form, "target": target, "creating": False},
         status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: AuthedRequest) -> HttpResponse:
+    """The signed-in user's own settings: for now, whether they get the daily digest."""
+    from django.conf import settings
+
+    # Not `request.POST or None`: unticking the only box posts nothing but the CSRF token, which is still a POST.
+    form = PreferencesForm(
+        request.POST if request.method == "POST" else None,
+        initial={"digest_enabled": request.user.digest_enabled},
+    )
+    if request.method == "POST" and form.is_valid():
+        enabled = form.cleaned_data["digest_enabled"]
+        services.user_digest_set(by=request.user, user=request.user, enabled=enabled)
+        messages.success(
+            request,
+            "You will get the daily digest." if enabled else "You will no longer get the daily digest.",
+        )
+        return redirect("accounts:preferences")
+    return render(
+        request,
+        "accounts/preferences.html",
+        {"form": form, "digest_hour": settings.FRIDAY_DIGEST_HOUR, "time_zone": settings.TIME_ZONE},
     )
 
 

@@ -16,6 +16,10 @@ class InsightsConfig(AppConfig):
         scheduler.register(
             scheduler.Job("insights.recompute", "23 2 * * *", tasks.insights_recompute.enqueue)
         )
+        # The digest goes out from FRIDAY_DIGEST_HOUR in the business's time zone, which cron (in UTC) cannot say:
+        # every quarter of an hour is often enough for any zone's offset, and the task does nothing before the
+        # hour or for a user who has had today's. After downtime the latest slot runs: today's digests go out.
+        scheduler.register(scheduler.Job("digest.send", "*/15 * * * *", tasks.digest_send_due.enqueue))
 
         from friday.insights.views import party_section
         from friday.parties.views import register_detail_section

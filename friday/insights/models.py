@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -84,3 +85,26 @@ class MetricsCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_event_id}"
+
+
+class Digest(models.Model):
+    """A user's daily digest for one business day: the key that makes a re-run, a retried task or a second worker
+    write it once. A day whose digest was empty has a row too (with no message), so it is not rebuilt all day.
+
+    `state` is what the sections remember for the next day's digest (the customers then at risk, so the next
+    one can say which are new)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    on = models.DateField(help_text="The business day it is for")
+    created_at = models.DateTimeField()
+    items = models.PositiveIntegerField(default=0, help_text="Lines in it; 0: nothing to say, not sent")
+    message = models.ForeignKey(
+        "messaging.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "on"], name="digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.user_id} for {self.on.isoformat()}"

@@ -1,10 +1,10 @@
-"""Background work for insights: the events sweep and the nightly recompute. Nothing else."""
+"""Background work for insights: the events sweep, the nightly recompute and the daily digest. Nothing else."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
-from friday.insights import metrics
+from friday.insights import metrics, services
 
 
 @task()
@@ -16,3 +16,8 @@ def insights_sweep() -> str:
 def insights_recompute() -> str:
     result = metrics.recompute()
     return f"recompute {'resumed' if result.resumed else 'run'}: {result.run.parties_done} parties"
+
+
+@task()
+def digest_send_due() -> str:
+    return str(services.digest_send_due())

@@ -6,4 +6,6 @@ app_name = "insights"
 urlpatterns = [
     path("at-risk/", views.at_risk, name="at_risk"),
     path("corners/", views.four_corners, name="corners"),
+    # Public: the link in a digest email (no sign-in; the signed token is the key).
+    path("digest/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]

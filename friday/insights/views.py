@@ -1,4 +1,5 @@
-"""Insight pages: the customers at risk, with their reasons. The party page's card of figures lives here too."""
+"""Insight pages: the customers at risk, with their reasons; the four corners; the daily digest's unsubscribe page.
+The party page's card of figures lives here too."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from friday.accounts.models import User
 from friday.core.csvout import csv_response
 from friday.core.http import AuthedRequest
-from friday.insights import selectors
+from friday.insights import digest, selectors
 from friday.insights.models import CustomerMetrics
 from friday.insights.risk import threshold
 
@@ -143,3 +147,22 @@ def _corners_csv(months: list[Any], lost: Any, whole: Any) -> StreamingHttpRespo
         ["section", "label", f"revenue ({whole.currency})", "costs", "profit", "lost value", "count"],
         rows,
     )
+
+
+@never_cache
+@csrf_exempt  # RFC 8058: the mail provider POSTs "List-Unsubscribe=One-Click" with no session and no CSRF token
+@require_http_methods(["GET", "POST"])
+def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The unsubscribe link of a digest: no sign-in, the signed token is the key. Opening it (GET) only asks — a
+    link scanner must not unsubscribe anyone — and the button (or the mail client's one-click POST) turns the
+    digest off. A token not made by Friday is refused with 404 and changes nothing."""
+    from friday.accounts.services import user_digest_set
+
+    target = digest.unsubscribe_user(token)
+    if target is None:
+        return render(request, "insights/digest_unsubscribe.html", {"invalid": True}, status=404)
+    done = False
+    if request.method == "POST":
+        user_digest_set(by=target, user=target, enabled=False)
+        done = True
+    return render(request, "insights/digest_unsubscribe.html", {"target": target, "done": done})

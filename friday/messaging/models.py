@@ -64,6 +64,8 @@ class OutboundMessage(models.Model):
     # What a template was given besides the party (the record's details, links), kept for a message that could
     # not be written, so that retrying it after the template is fixed writes it with the same details.
     render_context = models.JSONField(default=dict, blank=True)
+    # Extra headers Friday sets itself ({"List-Unsubscribe": …} on the daily digest); never from user input.
+    headers = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)

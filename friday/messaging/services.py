@@ -293,6 +293,64 @@ def message_queue(
     return message
 
 
+# Headers a message may carry besides the ones the sender sets; anything else is refused when queued.
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Auto-Submitted"})
+
+
+@transaction.atomic
+def message_queue_to(
+    *,
+    key: str,
+    to_email: str,
+    to_name: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    headers: dict[str, str] | None = None,
+    by: User | None = None,
+) -> OutboundMessage:
+    """Write one message to a colleague (not a party) to the outbox, once per `key`, in the caller's transaction:
+    mail Friday writes itself from its own templates (the daily digest), so it comes already rendered and skips
+    the user-template sandbox and the party's consent. It is then sent, retried and recorded like any other."""
+    if not key or len(key) > 200:
+        raise FridayError("A message needs a key of at most 200 characters.", code="invalid.key", field="key")
+    extra = dict(headers or {})
+    for name, value in extra.items():
+        if name not in EXTRA_HEADERS or "\n" in value or "\r" in value:
+            raise FridayError(f"Header {name!r} cannot be set here.", code="invalid.header", field="headers")
+    existing = OutboundMessage.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    to_email = to_email.strip()
+    message = OutboundMessage(
+        key=key,
+        message_id=message_id_for(key),
+        to_email=to_email,
+        to_name=to_name[:220],
+        subject=" ".join(subject.split())[:300] or "(no subject)",
+        body_text=body_text,
+        body_html=body_html,
+        headers=extra,
+        status=MessageStatus.QUEUED if to_email else MessageStatus.SKIPPED,
+        reason="" if to_email else "No email address.",
+        next_attempt_at=now,
+        created_at=now,
+        created_by=by,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        existing = OutboundMessage.objects.filter(key=key).first()
+        if existing is not None:  # queued at the same moment by another worker
+            return existing
+        raise
+    if message.status == MessageStatus.QUEUED:
+        _drain_after_commit()
+    return message
+
+
 def mail_configured() -> bool:
     """A real mail server is set (FRIDAY_EMAIL_URL=smtp://…); the console default only prints."""
     return settings.EMAIL_BACKEND.endswith("smtp.EmailBackend")
@@ -378,7 +436,7 @@ def _send_one(pk: int, worker_id: str, connection: Any, result: DrainResult) -> 
         subject=message.subject,
         body=message.body_text,
         to=[f"{message.to_name} <{message.to_email}>" if message.to_name else message.to_email],
-        headers={"Message-ID": message.message_id},
+        headers={**message.headers, "Message-ID": message.message_id},
         connection=connection,
     )
     if message.body_html:

@@ -11,7 +11,7 @@ import time_machine
 from django.db import transaction
 
 from friday.core import clock
-from friday.core.errors import PermissionDenied, ValidationFailed
+from friday.core.errors import FridayError, PermissionDenied, ValidationFailed
 from friday.messaging import services
 from friday.messaging.models import MessageStatus, OutboundMessage
 from friday.messaging.services import TemplateIn, message_queue, outbox_drain, template_save
@@ -181,3 +181,36 @@ def test_two_senders_draining_at_once_send_each_message_once(cast, smtp_server):
         t.join()
     ids = [m["Message-ID"] for m in smtp_server.messages]
     assert sum(sent) == 60 and len(ids) == 60 and len(set(ids)) == 60
+
+
+def test_mail_to_a_colleague_carries_only_the_headers_friday_allows(cast, smtp_server):
+    from friday.messaging.services import message_queue_to
+
+    for headers in ({"Bcc": "spy@example.com"}, {"List-Unsubscribe": "<https://x>\r\nBcc: spy@example.com"}):
+        with pytest.raises(FridayError) as refused:
+            message_queue_to(
+                key="c:1",
+                to_email="alice@staff.example.com",
+                to_name="Alice",
+                subject="S",
+                body_text="B",
+                headers=headers,
+            )
+        assert refused.value.code == "invalid.header"
+    nobody = message_queue_to(key="c:2", to_email="", to_name="Olga", subject="S", body_text="B")
+    assert (nobody.status, nobody.reason) == (MessageStatus.SKIPPED, "No email address.")
+    sent = message_queue_to(
+        key="c:3",
+        to_email="alice@staff.example.com",
+        to_name="Alice",
+        subject="Hello",
+        body_text="B",
+        headers={"List-Unsubscribe": "<https://friday.example.com/u/1/>"},
+    )
+    assert (
+        message_queue_to(key="c:3", to_email="x@example.com", to_name="X", subject="Y", body_text="Z") == sent
+    )
+    assert outbox_drain(worker_id="w").sent == 1
+    (mail,) = smtp_server.messages
+    assert mail["To"] == "Alice <alice@staff.example.com>" and mail["Message-ID"] == sent.message_id
+    assert mail["List-Unsubscribe"].strip() == "<https://friday.example.com/u/1/>" and mail["Bcc"] is None
