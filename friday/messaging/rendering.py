@@ -76,6 +76,7 @@ class Problem:
 
 
 _state = threading.local()
+MAX_CALL_DEPTH = 50
 
 
 def _tick() -> None:
@@ -103,8 +104,20 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # Calls nested this deep are a macro calling itself: refused at once, not after the time limit (which a
+        # busy machine reaches before Python's own recursion limit).
+        depth = getattr(_state, "depth", 0)
+        if depth >= MAX_CALL_DEPTH:
+            raise RenderRefused(
+                f"Calls nested more than {MAX_CALL_DEPTH} deep (a macro calling itself?).",
+                code="template.error",
+            )
         _tick()
-        return super().call(__context, __obj, *args, **kwargs)
+        _state.depth = depth + 1
+        try:
+            return super().call(__context, __obj, *args, **kwargs)
+        finally:
+            _state.depth = depth
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _tick()
