@@ -16,6 +16,8 @@ class InsightsConfig(AppConfig):
         scheduler.register(
             scheduler.Job("insights.recompute", "23 2 * * *", tasks.insights_recompute.enqueue)
         )
+        # The week in progress, and any past week not final yet (after downtime): hourly, off the hour.
+        scheduler.register(scheduler.Job("insights.adoption", "7 * * * *", tasks.insights_adoption.enqueue))
 
         from friday.insights.views import party_section
         from friday.parties.views import register_detail_section

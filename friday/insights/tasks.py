@@ -1,10 +1,10 @@
-"""Background work for insights: the events sweep and the nightly recompute. Nothing else."""
+"""Background work for insights: the events sweep, the nightly recompute and the hourly adoption figures."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
-from friday.insights import metrics
+from friday.insights import adoption, metrics
 
 
 @task()
@@ -16,3 +16,9 @@ def insights_sweep() -> str:
 def insights_recompute() -> str:
     result = metrics.recompute()
     return f"recompute {'resumed' if result.resumed else 'run'}: {result.run.parties_done} parties"
+
+
+@task()
+def insights_adoption() -> str:
+    weeks = adoption.refresh()
+    return f"adoption: {len(weeks)} week(s) written"

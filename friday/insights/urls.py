@@ -6,4 +6,7 @@ app_name = "insights"
 urlpatterns = [
     path("at-risk/", views.at_risk, name="at_risk"),
     path("corners/", views.four_corners, name="corners"),
+    path("adoption/", views.adoption_page, name="adoption"),
+    path("adoption/list/<str:signal>/", views.adoption_list, name="adoption_list"),
+    path("adoption/staff.csv", views.best_staff_csv, name="best_staff_csv"),
 ]
