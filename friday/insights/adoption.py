@@ -40,7 +40,7 @@ from friday.core.money import round_money
 from friday.deals.models import Deal
 from friday.jobs.models import Job
 from friday.parties.models import Activity, ActivityKind, Party
-from friday.processes import analytics
+from friday.processes import analytics, records
 from friday.processes.models import MoveDay, Process, RecordType, StageChange
 from friday.reminders.models import ACTIVE, Reminder, ReminderStatus
 
@@ -420,7 +420,7 @@ def slope(scores: list[int | None]) -> float | None:
     mean_y = Fraction(sum(y for _, y in points), n)
     num = sum((x - mean_x) * (y - mean_y) for x, y in points)
     den = sum((x - mean_x) ** 2 for x, _ in points)
-    return round(float(num / den), 1)
+    return round(float(num / den), 1) + 0.0  # never "-0.0"
 
 
 # --- reading: the page ----------------------------------------------------------------------------------------
@@ -509,6 +509,16 @@ def _weekly_rows(weeks: list[dt.date]) -> tuple[dict[dt.date, Any], list[Any]]:
     return markers, rows
 
 
+def _scored_from(rows: list[Any], joined: dict[int, dt.datetime]) -> dict[int, dt.date]:
+    """The first week each person is scored: the week they joined, or their first week with figures if that is
+    earlier (history imported from before their account). Before it a week has no score, not a clean 100."""
+    out = {pk: week_of(clock.local_date(at)) for pk, at in joined.items()}
+    for row in rows:
+        if row.person in out and row.week < out[row.person]:
+            out[row.person] = row.week
+    return out
+
+
 def _medians(rows: list[Any], people: set[int]) -> dict[dt.date, Fraction | None]:
     """Per week: the median of the activities logged by the people scored who logged any."""
     logged_by: dict[dt.date, Counter[int]] = defaultdict(Counter)
@@ -522,10 +532,10 @@ def person_scores(weeks: list[dt.date]) -> dict[tuple[dt.date, int], int]:
     """(week, person) → score for every person scored, in the weeks that have figures."""
     markers, rows = _weekly_rows(weeks)
     joined = dict(staff().values_list("pk", "date_joined"))
-    people = set(joined)
+    people, first = set(joined), _scored_from(rows, joined)
     medians = _medians(rows, people)
     sums: dict[tuple[dt.date, int], Signals] = {
-        (w, p): Signals() for w in markers for p in people if week_end(w) > joined[p]
+        (w, p): Signals() for w in markers for p in people if w >= first[p]
     }
     for row in rows:
         if (row.week, row.person) in sums:
@@ -546,7 +556,7 @@ def adoption(*, user: User, person: User | None = None, today: dt.date | None = 
     ids = {u.pk for u in scored}
     medians = _medians(rows, ids)
     shown = [person] if person is not None else scored
-    joined = {u.pk: u.date_joined for u in shown}  # no score for the weeks before someone joined
+    first = _scored_from(rows, {u.pk: u.date_joined for u in shown})
 
     def lines(kind: str, keys: list[tuple[int, str, str]], pick: Callable[[Any], int | None]) -> list[Line]:
         sums: dict[int, dict[dt.date, Signals]] = {k: {w: Signals() for w in markers} for k, _, _ in keys}
@@ -559,7 +569,7 @@ def adoption(*, user: User, person: User | None = None, today: dt.date | None = 
             points = []
             for week in weeks:
                 signals = sums[key].get(week)
-                if signals is None or (kind == "person" and week_end(week) <= joined[key]):
+                if signals is None or (kind == "person" and week < first[key]):
                     points.append(Point(week, None, None))
                 elif kind == "process":
                     points.append(Point(week, signals, process_score(signals)))
@@ -621,9 +631,20 @@ def overdue_list(*, person: int | None, at: dt.datetime) -> QuerySet[Reminder]:
     return qs.filter(assignee_id=person) if person is not None else qs
 
 
-def stuck_list(*, person: int | None, process: Process | None, at: dt.datetime) -> QuerySet[StageChange]:
+# The owner of a record, from the table that holds its stage (a party's lifecycle: the party's owner).
+STATE_OWNER: dict[str, str] = {
+    RecordType.DEAL: "owner",
+    RecordType.JOB: "owner",
+    RecordType.PARTY: "party__owner",
+}
+
+
+def stuck_list(
+    *, person: int | None, process: Process | None, at: dt.datetime, live: bool = False
+) -> QuerySet[StageChange]:
     """The stays stuck at `at` — in `process`, or in every published one — of records `person` owns (0: records
-    without an owner; None: anyone's)."""
+    without an owner; None: anyone's). `live`: `at` is now, so the stays are the records' current ones and are
+    found from the records' own indexed stage columns (as on the board) instead of walking the whole history."""
     processes = (
         [process]
         if process is not None
@@ -631,14 +652,45 @@ def stuck_list(*, person: int | None, process: Process | None, at: dt.datetime) 
     )
     matches = Q(pk__in=[])
     for p in processes:
-        model = OWNERS.get(p.applies_to)
+        kind, model = records.kind_for(p.applies_to), OWNERS.get(p.applies_to)
         late = stuck_q(p, at) if p.current is not None else None
-        if model is None or late is None:
+        if kind is None or model is None or late is None:
+            continue
+        if live:
+            assert p.current is not None
+            owner = STATE_OWNER[p.applies_to]
+            manager = kind.state_model._default_manager
+            # Deals and jobs carry their process (the boards' indexes lead with it); the lifecycle, its version.
+            has_process = any(f.name == "process" for f in kind.state_model._meta.get_fields())
+            state = manager.filter(process=p) if has_process else manager.filter(stage_version__process=p)
+            state = state.filter(
+                reduce(
+                    operator.or_,
+                    (
+                        Q(stage=s.key, stage_entered_at__lt=at - dt.timedelta(days=s.time_limit_days))
+                        for s in p.current.definition.stages
+                        if s.time_limit_days and not s.terminal
+                    ),
+                )
+            )
+            if person is not None:
+                state = (
+                    state.filter(**{f"{owner}__isnull": True})
+                    if person == 0
+                    else state.filter(**{f"{owner}_id": person})
+                )
+            matches |= Q(
+                late,
+                process=p,
+                record_type=p.applies_to,
+                left_at__isnull=True,
+                record_id__in=state.values(kind.state_record),
+            )
             continue
         part = Q(process=p) & late
         if person is not None:
-            records = model._default_manager
-            owned = records.filter(owner__isnull=True) if person == 0 else records.filter(owner_id=person)
+            everyone = model._default_manager.all()
+            owned = everyone.filter(owner__isnull=True) if person == 0 else everyone.filter(owner_id=person)
             part &= Q(record_type=p.applies_to, record_id__in=owned.values("pk"))
         matches |= part
     return StageChange.objects.filter(matches, at__lt=at).filter(Q(left_at__isnull=True) | Q(left_at__gte=at))

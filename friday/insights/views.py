@@ -187,6 +187,7 @@ def adoption_list(request: AuthedRequest, signal: str) -> HttpResponse:
     process = get_object_or_404(Process, key=key, current__isnull=False) if key else None
     week = _week(request.GET.get("week", ""))
     since, at = adoption.week_start(week), adoption.moment(week)
+    final = at >= adoption.week_end(week)
     cursor = request.GET.get("cursor")
     rows: list[dict[str, Any]] = []
     if signal == "overdue":
@@ -201,7 +202,7 @@ def adoption_list(request: AuthedRequest, signal: str) -> HttpResponse:
         )
     else:
         changes = (
-            adoption.stuck_list(person=person_id, process=process, at=at)
+            adoption.stuck_list(person=person_id, process=process, at=at, live=not final)
             if signal == "stuck"
             else adoption.moves_list(person=person_id, process=process, since=since, until=at)
         )
@@ -226,7 +227,7 @@ def adoption_list(request: AuthedRequest, signal: str) -> HttpResponse:
             "process": process,
             "week": week,
             "at": at,
-            "final": at >= adoption.week_end(week),
+            "final": final,
             "query": urlencode(query),
         },
     )

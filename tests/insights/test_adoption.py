@@ -32,6 +32,7 @@ import pytest
 import time_machine
 from django.template.loader import render_to_string
 
+from friday.accounts import services as account_services
 from friday.accounts.models import User
 from friday.billing import services as billing
 from friday.core import clock, scheduler
@@ -248,6 +249,15 @@ def test_the_score_by_hand(history, cast, pipeline):
     # Rounding is half up on the exact fraction; a median of nobody compares nobody.
     assert adoption.process_score(adoption.Signals(moves=8, off_process=1, open_records=0)) == 94  # 93.75
     assert adoption.quiet(0, None) == 0 and adoption.median([0, 0]) is None and adoption.median([1, 2]) == 1.5
+    # Someone whose account is newer than their history (imported): scored from their first week with figures.
+    with time_machine.travel(NOW, tick=False):
+        zed = account_services.user_create(
+            by=cast.admin, username="zed", password="x-Very-long-9", role="member"
+        )
+        AdoptionCount.objects.create(week=B, person=zed.pk, process=pipeline.pk, moves=2, off_process=1)
+        view = adoption.adoption(user=cast.manager, person=zed)
+    # B: 100 − 35 × 1/2 − 15 (nothing logged; the median is 1.5) = 67.5 → 68; C: nothing at all → 100.
+    assert [p.score for p in view.people[0].points][-4:] == [None, None, 68, 100]
 
 
 @pytest.mark.django_db(transaction=True)
