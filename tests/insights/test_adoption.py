@@ -25,11 +25,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
 import time_machine
+from django.db import connection
 from django.template.loader import render_to_string
 
 from friday.accounts import services as account_services
@@ -485,3 +487,31 @@ def test_best_staff_by_adherence_and_their_customers(may, cast, pipeline, job_pr
     assert f'data-person="{alice.pk}"' in html and "50%" in html and "100%" in html
     assert 'href="/insights/adoption/staff.csv?start=2026-06-01&amp;end=2026-06-15"' in html
     assert Reminder.objects.count() == 0  # nothing else in this history
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_write_the_week_once(cast, pipeline):
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    _deal(cast.alice, ada, "Boiler", at(2026, 6, 16, 9))
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def go() -> None:
+        try:
+            barrier.wait()
+            results.append(adoption.snapshot_week(C, at=NOW))
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    with time_machine.travel(NOW, tick=False):
+        threads = [threading.Thread(target=go) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == [True, True]  # the second waits for the first's lock, then replaces the same figures
+    assert AdoptionWeek.objects.filter(week=C).count() == 1
+    (row,) = AdoptionCount.objects.filter(week=C)
+    assert (row.person, row.process, row.moves, row.open_records) == (cast.alice.pk, pipeline.pk, 1, 1)
