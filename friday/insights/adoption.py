@@ -38,6 +38,8 @@ from friday.accounts.models import Role, User
 from friday.core import clock
 from friday.core.money import round_money
 from friday.deals.models import Deal
+from friday.insights.models import AdoptionCount, AdoptionWeek, CustomerMetrics
+from friday.insights.risk import threshold
 from friday.jobs.models import Job
 from friday.parties.models import Activity, ActivityKind, Party
 from friday.processes import analytics, records
@@ -263,8 +265,6 @@ def snapshot_week(week: dt.date, *, at: dt.datetime | None = None, force: bool =
     counts = count_week(week, at)
     final = at >= week_end(week)
     with transaction.atomic():
-        from friday.insights.models import AdoptionCount, AdoptionWeek
-
         # A new marker says "nothing yet" (as of the week's start), so any figures replace it; an existing one is
         # locked, so two runs write one after the other.
         AdoptionWeek.objects.bulk_create(
@@ -290,8 +290,6 @@ def snapshot_week(week: dt.date, *, at: dt.datetime | None = None, force: bool =
 def refresh(*, now: dt.datetime | None = None, weeks: int = WEEKS) -> list[dt.date]:
     """The hourly job: every past week of the last `weeks` that is not final yet (never computed, or computed
     before it ended — the worker was down), then the week in progress. Returns the weeks written."""
-    from friday.insights.models import AdoptionWeek
-
     now = now or clock.now()
     this = week_of(clock.local_date(now))
     past = [this - dt.timedelta(weeks=i) for i in range(weeks - 1, 0, -1)]
@@ -308,17 +306,13 @@ def backfill(
     """Compute the last `weeks` weeks from history (`friday insights adoption`): those not final yet, or every one
     with `redo`. Stays, moves and activities are exact for any past week; reminders are counted with the time
     they are set for now and owners are today's (neither is kept in the history)."""
-    from friday.insights.models import AdoptionWeek
-
     now = clock.now()
     this = week_of(clock.local_date(now))
     past = [this - dt.timedelta(weeks=i) for i in range(weeks - 1, 0, -1)]
     final = set() if redo else set(AdoptionWeek.objects.filter(final=True).values_list("week", flat=True))
     written = []
     for week in [*past, this]:
-        if week in final:
-            continue
-        if snapshot_week(week, at=moment(week, now), force=redo):
+        if week not in final and snapshot_week(week, at=moment(week, now), force=redo):
             written.append(week)
         if progress:
             progress(week)
@@ -478,7 +472,7 @@ class Line:
 @dataclass
 class Adoption:
     weeks: list[dt.date]
-    markers: dict[dt.date, Any]  # week → AdoptionWeek
+    markers: dict[dt.date, AdoptionWeek]
     people: list[Line]
     processes: list[Line]
     everyone: bool  # the viewer sees everyone (a manager or an admin)
@@ -501,15 +495,13 @@ def staff() -> QuerySet[User]:
     return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY).order_by("first_name", "username")
 
 
-def _weekly_rows(weeks: list[dt.date]) -> tuple[dict[dt.date, Any], list[Any]]:
-    from friday.insights.models import AdoptionCount, AdoptionWeek
-
+def _weekly_rows(weeks: list[dt.date]) -> tuple[dict[dt.date, AdoptionWeek], list[AdoptionCount]]:
     markers = {m.week: m for m in AdoptionWeek.objects.filter(week__in=weeks)}
     rows = list(AdoptionCount.objects.filter(week__in=list(markers)).order_by())
     return markers, rows
 
 
-def _scored_from(rows: list[Any], joined: dict[int, dt.datetime]) -> dict[int, dt.date]:
+def _scored_from(rows: list[AdoptionCount], joined: dict[int, dt.datetime]) -> dict[int, dt.date]:
     """The first week each person is scored: the week they joined, or their first week with figures if that is
     earlier (history imported from before their account). Before it a week has no score, not a clean 100."""
     out = {pk: week_of(clock.local_date(at)) for pk, at in joined.items()}
@@ -519,7 +511,7 @@ def _scored_from(rows: list[Any], joined: dict[int, dt.datetime]) -> dict[int, d
     return out
 
 
-def _medians(rows: list[Any], people: set[int]) -> dict[dt.date, Fraction | None]:
+def _medians(rows: list[AdoptionCount], people: set[int]) -> dict[dt.date, Fraction | None]:
     """Per week: the median of the activities logged by the people scored who logged any."""
     logged_by: dict[dt.date, Counter[int]] = defaultdict(Counter)
     for row in rows:
@@ -788,9 +780,6 @@ def best_staff(*, user: User, start: dt.date, end: dt.date) -> list[StaffRow]:
     profit — those with nothing to judge (no move, no customer, no job completed) after everyone else, or a
     colleague who did nothing would top the table with a clean 100. Managers and admins get everyone scored;
     anyone else their own row. One grouped query per source."""
-    from friday.insights.models import CustomerMetrics
-    from friday.insights.risk import threshold
-
     people = list(staff()) if sees_everyone(user) else [user]
     rows = {u.pk: StaffRow(user=u) for u in people}
     ids = list(rows)
