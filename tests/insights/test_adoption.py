@@ -31,6 +31,7 @@ from fractions import Fraction
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
 
@@ -376,6 +377,8 @@ def test_the_page_scoping_lists_and_csv(history, cast, pipeline, web_for):
         assert own_list.count("data-reminder=") == 2
         bob_sees = web_for(cast.bob).get("/insights/adoption/list/overdue/?week=2026-06-01").content.decode()
         assert bob_sees.count("data-reminder=") == 1 and f'data-reminder="{reminders["R7"].pk}"' in bob_sees
+        reader = web_for(cast.reader).get("/insights/adoption/").content.decode()
+        assert f'data-person="{cast.reader.pk}"' in reader and f'data-person="{alice.pk}"' not in reader
         member_csv = list(
             csv.reader(io.StringIO(member.get("/insights/adoption/?format=csv").content.decode()))
         )
@@ -515,3 +518,17 @@ def test_two_runs_at_once_write_the_week_once(cast, pipeline):
     assert AdoptionWeek.objects.filter(week=C).count() == 1
     (row,) = AdoptionCount.objects.filter(week=C)
     assert (row.person, row.process, row.moves, row.open_records) == (cast.alice.pk, pipeline.pk, 1, 1)
+
+
+def test_the_back_fill_command(cast, pipeline):
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    _deal(cast.alice, ada, "Boiler", at(2026, 6, 9, 9))
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("insights", "adoption", "--weeks", "3", stdout=out)
+        assert "3 week(s) written (2026-06-01, 2026-06-08, 2026-06-15)" in out.getvalue()
+        out = io.StringIO()
+        call_command("insights", "adoption", "--weeks", "3", stdout=out)  # the past two are final now
+        assert "1 week(s) written (2026-06-15)" in out.getvalue()
+    assert _row(B, cast.alice.pk, pipeline.pk).moves == 1
+    assert AdoptionWeek.objects.filter(final=True).count() == 2
