@@ -24,7 +24,7 @@ import operator
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import reduce
@@ -436,10 +436,15 @@ class Line:
     name: str
     points: list[Point]
     process_key: str = ""
+    selected: int = -1  # the week whose signals the page shows (this one by default)
 
     @property
     def now(self) -> Point:
         return self.points[-1]
+
+    @property
+    def shown(self) -> Point:
+        return self.points[self.selected]
 
     @property
     def trend(self) -> float | None:
@@ -477,7 +482,15 @@ class Adoption:
     processes: list[Line]
     everyone: bool  # the viewer sees everyone (a manager or an admin)
     person: User | None = None  # the page is about one person
-    person_processes: list[Line] = field(default_factory=list)
+    selected: int = -1  # the week whose signals are shown
+
+    @property
+    def week(self) -> dt.date:
+        return self.weeks[self.selected]
+
+    @property
+    def current(self) -> bool:
+        return self.week == self.weeks[-1]
 
     @property
     def as_of(self) -> dt.datetime | None:
@@ -535,14 +548,20 @@ def person_scores(weeks: list[dt.date]) -> dict[tuple[dt.date, int], int]:
     return {key: person_score(s, medians.get(key[0])) for key, s in sums.items()}
 
 
-def adoption(*, user: User, person: User | None = None, today: dt.date | None = None) -> Adoption:
+def adoption(
+    *, user: User, person: User | None = None, week: dt.date | None = None, today: dt.date | None = None
+) -> Adoption:
     """The last twelve weeks for the page: every person scored and every process for a manager or an admin;
     anyone else (or a manager looking at one person) gets that person, and the processes as far as they are
-    concerned. Reads the weekly rows only."""
+    concerned. `week` (one of the twelve; this one by default) is the week whose signals are shown. Reads the
+    weekly rows only."""
     everyone = sees_everyone(user)
     if not everyone:
         person = user
     weeks = last_weeks(WEEKS, today)
+    if week is not None and week not in weeks:
+        raise ValueError(f"{week} is not one of the last {WEEKS} weeks")
+    selected = weeks.index(week) if week is not None else len(weeks) - 1
     markers, rows = _weekly_rows(weeks)
     scored = list(staff())
     ids = {u.pk for u in scored}
@@ -567,11 +586,13 @@ def adoption(*, user: User, person: User | None = None, today: dt.date | None = 
                     points.append(Point(week, signals, process_score(signals)))
                 else:
                     points.append(Point(week, signals, person_score(signals, medians.get(week))))
-            out.append(Line(kind, key, name, points, process_key))
+            out.append(Line(kind, key, name, points, process_key, selected))
         return out
 
     people = lines("person", [(u.pk, u.display, "") for u in shown], lambda r: r.person)
-    people.sort(key=lambda line: (line.now.score if line.now.score is not None else 101, line.name.lower()))
+    people.sort(
+        key=lambda line: (line.shown.score if line.shown.score is not None else 101, line.name.lower())
+    )
     processes = [
         (p.pk, p.name, p.key) for p in Process.objects.filter(current__isnull=False).order_by("name", "pk")
     ]
@@ -586,6 +607,7 @@ def adoption(*, user: User, person: User | None = None, today: dt.date | None = 
         processes=process_lines,
         everyone=everyone,
         person=person,
+        selected=selected,
     )
 
 

@@ -135,7 +135,11 @@ def _week(raw: str) -> dt.date:
 def adoption_page(request: AuthedRequest) -> HttpResponse:
     """Per person and per process: the adoption score now, its twelve weeks, and the signals behind it."""
     person = _person(request, request.GET.get("person", ""))
-    view = adoption.adoption(user=request.user, person=person)
+    week = _week(request.GET.get("week", ""))
+    try:
+        view = adoption.adoption(user=request.user, person=person, week=week)
+    except ValueError:
+        raise Http404("That week is not on this page.") from None
     if request.GET.get("format") == "csv":
         name = f"adoption-{person.username}.csv" if person else "adoption.csv"
         return _csv(name, adoption.csv_rows(view))
@@ -146,7 +150,7 @@ def adoption_page(request: AuthedRequest) -> HttpResponse:
         {
             "view": view,
             "focus": focus,
-            "this_week": view.weeks[-1],
+            "week_q": "" if view.current else f"&week={view.week.isoformat()}",
             "weights": adoption.PERSON_WEIGHTS,
             "process_weights": adoption.PROCESS_WEIGHTS,
             "chart": _trend_chart(focus) if focus else None,

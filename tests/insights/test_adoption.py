@@ -360,6 +360,12 @@ def test_the_page_scoping_lists_and_csv(history, cast, pipeline, web_for):
         assert [name for name in ("D1", "D3", "D5", "D6") if f">{name}<" in now_stuck] == ["D1", "D5", "D6"]
         everyone = manager.get(f"/insights/adoption/list/stuck/?process={pipeline.key}").content.decode()
         assert everyone.count("data-change=") == 3
+        # Week A's signals instead of this week's: Alice's row scores 67, and its links lead to week A's lists.
+        week_a = manager.get("/insights/adoption/?week=2026-06-01").content.decode()
+        row = week_a.split(f'<tr data-person="{alice.pk}">')[1].split("</tr>")[0]
+        assert '<span class="score">67</span>' in row
+        assert f'href="/insights/adoption/list/moves/?person={alice.pk}&amp;week=2026-06-01"' in row
+        assert '>2</a> <span class="muted">of 9</span>' in row
         # One person's page: the chart, and a row per week with its links.
         one = manager.get(f"/insights/adoption/?person={alice.pk}").content.decode()
         assert 'id="adoption-chart"' in one and 'data-week="2026-06-01"' in one
@@ -392,6 +398,8 @@ def test_the_page_scoping_lists_and_csv(history, cast, pipeline, web_for):
             "/insights/adoption/list/moves/?week=2026-07-06",
             "/insights/adoption/list/moves/?week=June",
             "/insights/adoption/list/stuck/?process=nope",
+            "/insights/adoption/?week=2026-01-05",  # not one of the twelve weeks on the page
+            "/insights/adoption/?week=2026-06-03",
         ):
             assert manager.get(url).status_code == 404, url
         assert manager.get("/insights/adoption/list/moves/?cursor=garbage").status_code == 400
