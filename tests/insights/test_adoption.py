@@ -305,6 +305,8 @@ def test_snapshots_are_idempotent_and_catch_up_after_downtime(history, cast, pip
 
 def test_the_page_scoping_lists_and_csv(history, cast, pipeline, web_for):
     alice = history["alice"]
+    with time_machine.travel(NOW, tick=False):
+        assert 'id="adoption-empty"' in web_for(cast.manager).get("/insights/adoption/").content.decode()
     _refresh()
     with time_machine.travel(NOW, tick=False):
         manager = web_for(cast.manager)
