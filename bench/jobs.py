@@ -40,6 +40,7 @@ from friday.core import clock
 from friday.jobs.models import Cost, CostKind, Job, ServicePlan
 from friday.jobs.services import add_interval
 from friday.parties.models import Party
+from friday.processes import rollup
 from friday.processes.models import Process, StageChange
 from friday.processes.segments import segment_count, segment_q
 from friday.processes.services import process_import
@@ -197,6 +198,8 @@ def generate(*, jobs: int, seed: int, batch: int, force: bool, console: Console)
                 costs_made += len(costs)
             made += size
             progress.update(task, completed=made)
+    # The history was written directly: its daily roll-ups (funnels, conformance, adoption) are rebuilt from it.
+    rollup.rebuild(process)
     # Every fifth client has an annual service plan, last serviced at some time in the past year.
     today = clock.today()
     plans = []

@@ -20,6 +20,8 @@ class InsightsConfig(AppConfig):
         # every quarter of an hour is often enough for any zone's offset, and the task does nothing before the
         # hour or for a user who has had today's. After downtime the latest slot runs: today's digests go out.
         scheduler.register(scheduler.Job("digest.send", "*/15 * * * *", tasks.digest_send_due.enqueue))
+        # The week in progress, and any past week not final yet (after downtime): hourly, off the hour.
+        scheduler.register(scheduler.Job("insights.adoption", "7 * * * *", tasks.insights_adoption.enqueue))
 
         from friday.insights.views import party_section
         from friday.parties.views import register_detail_section

@@ -19,9 +19,8 @@ from friday.billing.selectors import invoices_visible
 from friday.core import clock
 from friday.core.money import round_money
 from friday.deals.selectors import deals_visible
-from friday.insights import corners, selectors
+from friday.insights import adoption, corners, selectors
 from friday.jobs.selectors import jobs_visible
-from friday.processes import analytics
 from friday.processes.models import Process, RecordType
 from friday.reminders.models import ACTIVE
 from friday.reminders.selectors import my_day, reminders_visible
@@ -81,24 +80,12 @@ HEALTH_SECONDS = 300
 
 def process_health() -> list[dict[str, Any]]:
     """Per published process: the share of the last 30 days' moves that followed it, and the records stuck past a
-    stage's time limit. The same for every manager, and costly over a big history: kept for five minutes."""
+    stage's time limit — counted as the adoption figures count them (`adoption.process_health`). The same for
+    every manager: kept for five minutes."""
     found = cache.get("insights:process_health")
     if found is not None:
         return found
-    until = clock.now()
-    since = until - dt.timedelta(days=30)
-    out = []
-    for process in Process.objects.filter(current__isnull=False).select_related("current").order_by("pk"):
-        total, off = analytics.followed(process, since, until)
-        out.append(
-            {
-                "process": process,
-                "stuck": sum(analytics.stuck(process, limit=1).counts.values()),
-                "moves": total,
-                "off_process": off,
-                "followed": round(100 * (total - off) / total) if total else None,
-            }
-        )
+    out = adoption.process_health(days=30)
     cache.set("insights:process_health", out, HEALTH_SECONDS)
     return out
 

@@ -108,3 +108,64 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest of {self.user_id} for {self.on.isoformat()}"
+
+
+class AdoptionWeek(models.Model):
+    """One ISO week of adoption figures (`insights.adoption`): when they were taken and whether they are final.
+
+    A week in progress is recomputed by every run of the adoption job; the first run after the week's end
+    computes it once more as of that end and marks it final, and nothing changes it after that (except a
+    back-fill with `--refresh`). A week with no row, or a past week not final, is what the job catches up."""
+
+    week = models.DateField(unique=True)  # its Monday (business time zone)
+    as_of = models.DateTimeField()  # the moment the figures describe: the week's end, or the time of the run
+    final = models.BooleanField(default=False)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)  # how long the computation took
+
+    class Meta:
+        ordering = ["-week"]
+
+    def __str__(self) -> str:
+        return f"week of {self.week}{'' if self.final else ' (in progress)'}"
+
+
+class AdoptionCount(models.Model):
+    """What one person did (or left undone) in one process in one week — the signals the adoption score reads.
+
+    `person` is a user id, 0 for nobody (automation, a deleted user, a record without an owner); `process` is a
+    process id, 0 for what belongs to no process (reminders, activities). Plain ids rather than foreign keys, as
+    in the processes' roll-ups: a week's figures stay as they were taken when a user or a process goes."""
+
+    week = models.DateField()
+    person = models.BigIntegerField(default=0)
+    process = models.BigIntegerField(default=0)
+    # Moves made in the week (entries into a process included, migrations not), and those off the process.
+    moves = models.PositiveIntegerField(default=0)
+    off_process = models.PositiveIntegerField(default=0)  # undeclared or overridden (each counted once)
+    undeclared = models.PositiveIntegerField(default=0)
+    overridden = models.PositiveIntegerField(default=0)
+    # At the week's end (or the run's time): records owned in an open stage, and those past its time limit.
+    open_records = models.PositiveIntegerField(default=0)
+    stuck = models.PositiveIntegerField(default=0)
+    # At the week's end: reminders assigned and still open, and those past their time.
+    open_reminders = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    # Logged in the week by the person.
+    calls = models.PositiveIntegerField(default=0)
+    meetings = models.PositiveIntegerField(default=0)
+    notes = models.PositiveIntegerField(default=0)
+    emails = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["week", "person", "process"], name="adoption_count_key"),
+        ]
+        indexes = [models.Index(fields=["person", "week"], name="adoption_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.week} person {self.person} process {self.process}"
+
+    @property
+    def activities(self) -> int:
+        return self.calls + self.meetings + self.notes + self.emails

@@ -1,10 +1,11 @@
-"""Background work for insights: the events sweep, the nightly recompute and the daily digest. Nothing else."""
+"""Background work for insights: the events sweep, the nightly recompute, the hourly adoption figures and the
+daily digest. Nothing else."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
-from friday.insights import metrics, services
+from friday.insights import adoption, metrics, services
 
 
 @task()
@@ -16,6 +17,12 @@ def insights_sweep() -> str:
 def insights_recompute() -> str:
     result = metrics.recompute()
     return f"recompute {'resumed' if result.resumed else 'run'}: {result.run.parties_done} parties"
+
+
+@task()
+def insights_adoption() -> str:
+    weeks = adoption.refresh()
+    return f"adoption: {len(weeks)} week(s) written"
 
 
 @task()

@@ -253,19 +253,6 @@ def conformance(process: Process, since: dt.datetime, until: dt.datetime) -> Con
     )
 
 
-def followed(process: Process, since: dt.datetime, until: dt.datetime) -> tuple[int, int]:
-    """(moves, off-process moves) between stages in the range — off: undeclared or overriding a requirement. From
-    the daily roll-ups, so it costs the same over a month whatever the size of the history."""
-    moves = off = 0
-    for (_, source, _target, declared, _backward, overridden), n in _move_rows(
-        process, _span(since, until)
-    ).items():
-        if source:
-            moves += n
-            off += n if (not declared or overridden) else 0
-    return moves, off
-
-
 def discovered_edges(process: Process, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, int]]:
     """(from, to, count) of every move that happened, entries into the process included (from "")."""
     edges: Counter[tuple[str, str]] = Counter()

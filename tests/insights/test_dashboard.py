@@ -208,6 +208,6 @@ def test_process_health_counts_the_moves_between_stages_and_the_stuck(cast, pipe
         )  # undeclared: off the process
     with time_machine.travel(at(2026, 7, 6, 10, 0), tick=False):
         [health] = dashboard.process_health()
-    # Two moves between stages in the last 30 days, one off the process; A has sat in Survey booked 16 days
-    # (limit 14): stuck.
-    assert (health["moves"], health["off_process"], health["followed"], health["stuck"]) == (2, 1, 50, 1)
+    # In the last 30 days: two entries and two moves, one off the process (B straight to Won); A has sat in Survey
+    # booked 16 days (limit 14): stuck.
+    assert (health["moves"], health["off_process"], health["followed"], health["stuck"]) == (4, 1, 75, 1)

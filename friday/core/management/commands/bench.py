@@ -62,7 +62,7 @@ class Command(BaseCommand):
         value.add_argument("--seed", type=int, default=1)
 
         insights = actions.add_parser(
-            "insights", help="The customer figures' recompute, the dashboard and the four corners page"
+            "insights", help="The customer figures' recompute, the dashboard, the four corners and adoption"
         )
         insights.add_argument("--runs", type=int, default=10, help="Timed runs per page")
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
