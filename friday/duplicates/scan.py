@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -82,15 +82,18 @@ Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 
 
-@dataclass
 class Evidence:
-    """What two parties share. Turned into a confidence and reasons in words by `score`/`reasons`."""
+    """What two parties share. Turned into a confidence and reasons in words by `score`/`reasons`. (A plain
+    class with slots: a full scan makes one per candidate pair, ~100k on the bench book.)"""
 
-    emails: list[str] = field(default_factory=list)
-    phones: list[str] = field(default_factory=list)
-    name: int = 0  # the best name similarity found (0: none)
-    org_name: int = 0
-    organisation: str = ""  # where the names matched (people)
+    __slots__ = ("emails", "name", "org_name", "organisation", "phones")
+
+    def __init__(self) -> None:
+        self.emails: list[str] = []
+        self.phones: list[str] = []
+        self.name = 0  # the best name similarity found (0: none)
+        self.org_name = 0
+        self.organisation = ""  # where the names matched (people)
 
     def score(self) -> int:
         parts = []
@@ -281,9 +284,15 @@ def _org_sub_blocks(people: list[tuple[int, str]]) -> list[list[tuple[int, str]]
         return [people]
     keyed: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for person in people:
-        for w in set(person[1].split()):
-            keyed[w[:3]].append(person)
+        for key in {w[:3] for w in person[1].split()}:  # once per key: "Ann Annan" is one member of "ann"
+            keyed[key].append(person)
     return [b for b in keyed.values() if 1 < len(b) <= MAX_ORG_BLOCK]
+
+
+def _org_keys(core: str) -> set[str]:
+    """The blocks of an organisation's core name: the whole of it, and each word's first four letters — each
+    key once, so "Birch Birchwood" is one member of the "birc" block, never paired with itself."""
+    return {"=" + core} | {w[:4] for w in core.split() if len(w) >= 3}
 
 
 def _organisation_names(collector: _Collector, progress: Progress) -> tuple[int, int]:
@@ -296,10 +305,8 @@ def _organisation_names(collector: _Collector, progress: Progress) -> tuple[int,
     for index, core in enumerate(cores):
         if not core:
             continue
-        blocks["=" + core].append(index)
-        for w in set(core.split()):
-            if len(w) >= 3:
-                blocks[w[:4]].append(index)
+        for key in _org_keys(core):
+            blocks[key].append(index)
     skipped = 0
     if collector.changed is None:
         todo = [b for b in blocks.values() if len(b) > 1]
@@ -322,7 +329,7 @@ def _organisation_names(collector: _Collector, progress: Progress) -> tuple[int,
         if found is None or not cores[found]:
             continue
         core = cores[found]
-        keys = ["=" + core] + [w[:4] for w in set(core.split()) if len(w) >= 3]
+        keys = _org_keys(core)
         candidates = sorted(
             {i for k in keys if len(blocks[k]) <= MAX_NAME_BLOCK for i in blocks[k]} - {found}
         )
@@ -379,13 +386,14 @@ def find_pairs(changed: set[int] | None = None, *, progress: Progress | None = N
     _people_in_organisations(collector, say)
     _, skipped_names = _organisation_names(collector, say)
     skipped += skipped_names
-    pairs = {k: e for k, e in collector.pairs.items() if e.score() > 0}
-    return ScanResult(pairs=pairs, parties=parties, skipped_groups=skipped)
+    return ScanResult(pairs=collector.pairs, parties=parties, skipped_groups=skipped)
 
 
 def scored(result: ScanResult) -> list[dict[str, Any]]:
     """The pairs as rows to store: ids, confidence, reasons in words."""
-    return [
-        {"party_a_id": a, "party_b_id": b, "score": e.score(), "reasons": e.reasons()}
-        for (a, b), e in result.pairs.items()
-    ]
+    rows = []
+    for (a, b), e in result.pairs.items():
+        score = e.score()
+        if score:
+            rows.append({"party_a_id": a, "party_b_id": b, "score": score, "reasons": e.reasons()})
+    return rows

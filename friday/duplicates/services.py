@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from friday.accounts.models import User
@@ -128,15 +128,43 @@ def _store(rows: list[dict[str, Any]], changed: set[int] | None, at: dt.datetime
     alive: set[int] = set()
     for chunk in scan._chunks(ids):
         alive.update(Party.objects.filter(pk__in=chunk).values_list("pk", flat=True))
-    DuplicatePair.objects.bulk_create(
-        [
-            DuplicatePair(scanned_at=at, **row)
-            for row in rows
-            if row["party_a_id"] in alive and row["party_b_id"] in alive
-        ],
-        ignore_conflicts=True,  # a dismissed pair keeps its row and its dismissal
-        batch_size=2000,
+    _insert(
+        [r for r in rows if r["party_a_id"] in alive and r["party_b_id"] in alive],
+        at,
     )
+
+
+def _insert(rows: list[dict[str, Any]], at: dt.datetime) -> None:
+    """Insert pairs with one prepared statement per batch (a full scan writes ~100k; building a model instance
+    for each took longer than finding them). A pair already stored — a dismissed one — is left as it is."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    meta = DuplicatePair._meta
+    reasons = meta.get_field("reasons")
+    when = meta.get_field("scanned_at").get_db_prep_save(at, connection)
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(c) for c in ("party_a_id", "party_b_id", "score", "reasons", "scanned_at"))
+    # Only names from the model's own metadata are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({quote('party_a_id')}, {quote('party_b_id')}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(
+                sql,
+                [
+                    (
+                        r["party_a_id"],
+                        r["party_b_id"],
+                        r["score"],
+                        reasons.get_db_prep_save(r["reasons"], connection),
+                        when,
+                    )
+                    for r in rows[start : start + 5000]
+                ],
+            )
 
 
 @transaction.atomic

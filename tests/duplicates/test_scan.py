@@ -101,6 +101,21 @@ def test_organisations_with_the_same_name_but_for_legal_words_are_found(cast):
     ]
 
 
+def test_a_name_whose_words_share_a_block_is_in_it_once(cast, monkeypatch):
+    # "birch" and "birchwood" both start "birc": the organisation is in that block once, never paired with itself.
+    a = make_org(cast.alice, "Birch Birchwood Ltd")
+    b = make_org(cast.alice, "Birch Birchwood Limited")
+    # An organisation too big for one block is cut by the first letters of its people's names: "Annabel Annan"
+    # and "Annabell Annan" are each once in "ann" (2 members, within the limit of 2 set here): compared.
+    monkeypatch.setattr(scan, "MAX_ORG_BLOCK", 2)
+    trading = make_org(cast.alice, "Zed Trading")
+    ann = make_person(cast.alice, "Annabel", "Annan", affiliations=[AffiliationIn(trading)])
+    anne = make_person(cast.alice, "Annabell", "Annan", affiliations=[AffiliationIn(trading)])
+    make_person(cast.alice, "Bob", "Brown", affiliations=[AffiliationIn(trading)])
+    record = duplicates_scan(full=True)
+    assert set(pairs()) == {key(a, b), key(ann, anne)} and record.pairs == 2
+
+
 def test_evidence_adds_up(cast):
     acme = make_org(cast.alice, "Acme Ltd")
     a = make_person(
