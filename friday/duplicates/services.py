@@ -256,6 +256,9 @@ def merge_defaults(survivor: Party, other: Party) -> dict[str, str]:
             side = OTHER if theirs is not None and (mine is None or theirs < mine) else SURVIVOR
         elif name in ("email_consent", "do_not_contact"):
             side = OTHER if theirs and not mine else SURVIVOR
+        elif name == "owner":  # never a colleague who has left
+            usable = other.owner is not None and other.owner.is_active
+            side = OTHER if mine is None and theirs is not None and usable else SURVIVOR
         else:
             side = OTHER if _empty(mine) and not _empty(theirs) else SURVIVOR
         out[name] = side
@@ -373,8 +376,7 @@ def party_merge(
     if survivor.kind != other.kind:
         errors.add(
             "other_id",
-            f"A {survivor.get_kind_display().lower()} cannot be merged with "
-            f"an {other.get_kind_display().lower()}.",
+            "A person and an organisation cannot be merged: they are different kinds of record.",
             code="merge.kind_mismatch",
         )
         errors.raise_if_any()
