@@ -510,3 +510,29 @@ def test_a_refused_merge_changes_nothing(cast):
     before = _fingerprint()
     gone = refused(ValidationFailed, cast.admin, ada, retired, MergeChoices(fields={"owner": "other"}))
     assert gone.field == "choices.fields.owner" and gone.code == "invalid.owner_inactive"
+
+
+def test_merging_two_organisations_unions_their_people(cast):
+    acme = make_org(cast.alice, "Acme Ltd", emails=["info@acme.example.com"])
+    acme_2 = make_org(cast.alice, "ACME Limited", emails=["info@acme.example.com", "sales@acme.example.com"])
+    ada = make_person(cast.alice, "Ada", "Lovelace", affiliations=[AffiliationIn(acme)])
+    make_person(
+        cast.alice,
+        "Bo",
+        "Brown",
+        affiliations=[AffiliationIn(acme, job_title=""), AffiliationIn(acme_2, job_title="Buyer")],
+    )
+    cy = make_person(cast.alice, "Cy", "Young", affiliations=[AffiliationIn(acme_2, job_title="CEO")])
+    merge = party_merge(by=cast.alice, survivor=acme, other=acme_2)
+    members = sorted(
+        Affiliation.objects.filter(organisation=acme).values_list("person__given_name", "job_title")
+    )
+    # Bo was in both: one link, with the title only the other had; Cy moves; Ada stays.
+    assert members == [("Ada", ""), ("Bo", "Buyer"), ("Cy", "CEO")]
+    assert Affiliation.objects.count() == 3 and not Party.objects.filter(pk=acme_2.pk).exists()
+    assert merge.moved["affiliations"] == 1 and merge.moved["email addresses"] == 1
+    assert {ada.pk, cy.pk} <= set(
+        Affiliation.objects.filter(organisation=acme).values_list("person_id", flat=True)
+    )
+    acme.refresh_from_db()
+    assert acme.display_name == "Acme Ltd"
