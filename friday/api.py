@@ -17,6 +17,8 @@ from friday.billing.api import router as invoices_router
 from friday.core.errors import FridayError
 from friday.deals.api import reasons_router as lost_reasons_router
 from friday.deals.api import router as deals_router
+from friday.duplicates.api import merges_router
+from friday.duplicates.api import router as duplicates_router
 from friday.feedback.api import router as feedback_router
 from friday.jobs.api import assets_router, costs_router, plans_router, rates_router
 from friday.jobs.api import router as jobs_router
@@ -77,6 +79,8 @@ api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
 api.add_router("/feedback", feedback_router)
 api.add_router("/invoices", invoices_router)
+api.add_router("/duplicates", duplicates_router)
+api.add_router("/merges", merges_router)
 
 
 def _error(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/friday/favicon.svg", permanent=True)),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("parties/duplicates/", include("friday.duplicates.urls")),
     path("parties/", include("friday.parties.urls")),
     path("settings/", include("friday.accounts.urls")),
     path("", include("friday.processes.urls")),

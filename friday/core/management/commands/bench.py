@@ -9,13 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP, `bench processes` measures the process analytics and the deal board."
+    help = "Benchmark Friday: `bench generate` builds a large dataset, `bench run` measures it over HTTP, `bench processes` measures the process analytics and the deal board, `bench dedupe` the duplicate scan and a merge."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
             dest="action",
             required=True,
-            metavar="{generate,run,processes,jobs,billing,insights,automation,clv}",
+            metavar="{generate,run,processes,jobs,billing,insights,automation,clv,dedupe}",
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -65,6 +65,21 @@ class Command(BaseCommand):
             "insights", help="The customer figures' recompute, the dashboard, the four corners and adoption"
         )
         insights.add_argument("--runs", type=int, default=10, help="Timed runs per page")
+        dedupe = actions.add_parser(
+            "dedupe",
+            help="The duplicate scan (full and incremental), the duplicates page, a big merge (writes!)",
+        )
+        dedupe.add_argument("--runs", type=int, default=3, help="Timed full scans")
+        dedupe.add_argument(
+            "--touch", type=int, default=1000, help="Parties changed before the incremental scan"
+        )
+        dedupe.add_argument(
+            "--extra", type=int, default=10_000, help="Timeline entries added to the merged party"
+        )
+        dedupe.add_argument(
+            "--plant", type=int, default=1000, help="Pairs of people made to share an email or a phone first"
+        )
+        dedupe.add_argument("--seed", type=int, default=1)
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
         bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
         bill.add_argument("--invoices", type=int, default=200_000)
@@ -102,6 +117,20 @@ class Command(BaseCommand):
 
                 recompute, timings = insights_bench.run(runs=options["runs"], console=console)
                 insights_bench.report(recompute, timings, console)
+            elif action == "dedupe":
+                from bench import dedupe
+
+                dedupe.report(
+                    dedupe.run(
+                        runs=max(1, options["runs"]),
+                        touch=options["touch"],
+                        extra=options["extra"],
+                        plant=max(0, options["plant"]),
+                        seed=options["seed"],
+                        console=console,
+                    ),
+                    console,
+                )
             elif action == "billing":
                 from bench import billing
 
