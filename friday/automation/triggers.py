@@ -34,10 +34,11 @@ from django.db.models import Exists, OuterRef, Q
 
 from friday.core import clock
 from friday.core.errors import Collector
+from friday.core.ids import valid_id
 from friday.core.models import DomainEvent
 from friday.deals.models import Deal
 from friday.jobs.models import Job, ServicePlan
-from friday.parties.models import Activity, ActivityKind
+from friday.parties.models import Activity, ActivityKind, Party
 from friday.reminders.models import ACTIVE, Reminder
 
 TYPES = (
@@ -259,13 +260,20 @@ def _event_batch(events: list[DomainEvent]) -> Iterator[Match]:
     for e in events:
         by_type.setdefault(e.subject_type, []).append(e.subject_id)
     parties = {t: _party_ids(t, ids) for t, ids in by_type.items()}
+    named: dict[int, int | None] = {}
     for e in events:
         payload_party = (e.payload or {}).get("party_id")
+        named[e.pk] = parties.get(e.subject_type, {}).get(e.subject_id) or (
+            payload_party if isinstance(payload_party, int) and valid_id(payload_party) else None
+        )
+    # A party deleted (or merged into another) since its event is nobody to act for: no firing names it.
+    existing = set(Party.objects.filter(pk__in={p for p in named.values() if p}).values_list("pk", flat=True))
+    for e in events:
+        party_id = named[e.pk]
         yield Match(
             record_type=e.subject_type,
             record_id=e.subject_id,
-            party_id=parties.get(e.subject_type, {}).get(e.subject_id)
-            or (payload_party if isinstance(payload_party, int) else None),
+            party_id=party_id if party_id in existing else None,
             occurrence=f"event:{e.pk}",
             due_at=e.occurred_at,
             snapshot={

@@ -294,3 +294,35 @@ def test_a_birthday_fires_at_nine_on_the_partys_own_clock(cast, settings):
     with time_machine.travel(dt.datetime(2026, 7, 10, 8, 30, tzinfo=dt.UTC), tick=False):  # 9:30 in London
         sweep()
         assert Firing.objects.count() == 2
+
+
+def test_an_event_about_a_party_deleted_since_names_no_party(cast):
+    """A party deleted (or merged away) after its event: the match names nobody, so no action runs for it."""
+    import datetime as dt
+
+    from django.db import transaction
+
+    from friday.automation import triggers
+    from friday.core import clock
+    from friday.core.events import event_emit
+    from friday.parties.services import party_delete
+    from tests.conftest import make_person
+
+    kept, gone = make_person(cast.alice, "Kept"), make_person(cast.alice, "Gone")
+    began = clock.now() - dt.timedelta(seconds=1)
+    with transaction.atomic():
+        for party in (kept, gone):
+            event_emit(name="test.happened", subject=party)
+        event_emit(
+            name="test.happened", subject=kept, payload={"party_id": 10**30}
+        )  # an id that cannot exist
+    gone_id = gone.pk
+    party_delete(by=cast.alice, party=gone)
+    matches = list(
+        triggers.event_matches({"event": "test.happened"}, began, clock.now() + dt.timedelta(seconds=1))
+    )
+    assert [(m.record_id, m.party_id) for m in matches] == [
+        (kept.pk, kept.pk),
+        (gone_id, None),
+        (kept.pk, kept.pk),
+    ]
