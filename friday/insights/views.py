@@ -17,8 +17,13 @@ from friday.insights.risk import threshold
 
 
 def party_section(user: User, party: Any) -> dict[str, Any]:
-    """The Figures card on a party page (the party page has already checked the user may see it)."""
-    return {"metrics": CustomerMetrics.objects.filter(party=party).first(), "threshold": threshold()}
+    """The Figures card on a party page (the party page has already checked the user may see it), with the
+    customer-value model's figures and the fit they came from — or why there are none."""
+    metrics = CustomerMetrics.objects.filter(party=party).select_related("value_fit").first()
+    alive = None
+    if metrics is not None and metrics.p_alive is not None:
+        alive = int(100 * metrics.p_alive)  # rounded down, as the risk reason words it
+    return {"metrics": metrics, "threshold": threshold(), "alive_percent": alive}
 
 
 @login_required
