@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import Field, Sum
 
 from friday.core import clock
 from friday.core.money import round_money
@@ -279,18 +279,76 @@ class _Buyer:
     repeat_revenue: Decimal
 
 
+# What scoring and the risk reasons read: the rescore loads only these (a test holds it to one query a batch).
+READ_FIELDS = [
+    "party_id",
+    "currency",
+    "as_of",
+    "purchases",
+    "first_purchase_on",
+    "last_purchase_on",
+    "revenue",
+    "repeat_revenue",
+    "usual_interval_days",
+    "revenue_12m",
+    "revenue_prev_12m",
+    "latest_nps",
+    "latest_nps_at",
+    "oldest_overdue_on",
+    "escalated_reminders",
+    "last_contact_at",
+    "has_people",
+]
+WRITE_CHUNK = 1000
+
+
+def _write(rows: Sequence[CustomerMetrics], names: Sequence[str]) -> None:
+    """Set these columns of these rows: one UPDATE … FROM (VALUES …) per chunk (SQLite ≥ 3.33 and PostgreSQL),
+    linear in the rows — Django's bulk_update is a CASE per column with a branch per row, and an upsert would
+    send every column of every row again."""
+    opts = CustomerMetrics._meta
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    fields = [cast(Field, opts.get_field(name)) for name in names]
+    columns = ", ".join(f"c{i}" for i in range(len(fields) + 1))
+    # Each value is cast to its column's type: a VALUES column of NULLs alone would be text on PostgreSQL.
+    sets = ", ".join(
+        f"{quote(str(f.column))} = CAST(v.c{i} AS {f.cast_db_type(connection)})"
+        for i, f in enumerate(fields, 1)
+    )
+    row_marks = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), WRITE_CHUNK):
+            chunk = rows[start : start + WRITE_CHUNK]
+            params: list[Any] = []
+            for row in chunk:
+                params.append(row.party_id)
+                for f in fields:
+                    params.append(f.get_db_prep_save(getattr(row, f.attname), connection))
+            # Only identifiers from the model's own metadata are formatted in; every value is a parameter.
+            sql = (
+                f"WITH v ({columns}) AS (VALUES {', '.join([row_marks] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET {sets} FROM v WHERE {table}.{quote(str(opts.pk.column))} = v.c0"
+            )
+            cursor.execute(sql, params)
+
+
 def rescore(
     fit: CustomerValueFit, *, batch: int = BATCH, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Every customer row scored against `fit`, with its risk reasons redone as of the row's own time (the
-    model's reason may come or go). Returns the rows written."""
+    model's reason may come or go). Each batch is read (only what scoring needs), scored and written back in one
+    transaction with its rows locked, so a sweep running alongside waits rather than being overwritten.
+    Returns the rows written."""
     total = CustomerMetrics.objects.count()
     done, last = 0, 0
     update = [*VALUE_FIELDS, *RISK_FIELDS]
+    days: dict[dt.datetime, dt.date] = {}
     while True:
         with transaction.atomic():
             chunk = list(
                 CustomerMetrics.objects.select_for_update()
+                .only(*READ_FIELDS)
                 .filter(party_id__gt=last)
                 .order_by("party_id")[:batch]
             )
@@ -298,10 +356,10 @@ def rescore(
                 break
             score_rows(chunk, fit)
             for row in chunk:
-                risk.apply(row, today=clock.local_date(row.as_of), now=row.as_of)
-            CustomerMetrics.objects.bulk_create(
-                chunk, update_conflicts=True, unique_fields=["party"], update_fields=update, batch_size=1000
-            )
+                if row.as_of not in days:
+                    days[row.as_of] = clock.local_date(row.as_of)
+                risk.apply(row, today=days[row.as_of], now=row.as_of)
+            _write(chunk, update)
         last = chunk[-1].party_id
         done += len(chunk)
         if progress:

@@ -156,7 +156,7 @@ def simulated_customers(owner, n: int = 400, seed: int = 7) -> list[CustomerMetr
     return CustomerMetrics.objects.bulk_create(rows)
 
 
-def test_the_fit_job_stores_its_fit_and_writes_every_row(cast, settings):
+def test_the_fit_job_stores_its_fit_and_writes_every_row(cast, settings, django_assert_max_num_queries):
     settings.FRIDAY_CLV_DISCOUNT = "0.02"
     simulated_customers(cast.alice)
     nobody = make_person(cast.alice, "Never", "Bought", roles=["customer"])
@@ -191,6 +191,10 @@ def test_the_fit_job_stores_its_fit_and_writes_every_row(cast, settings):
         stopped = any(r["code"] == "stopped" for r in row.risk_reasons)
         assert stopped is (row.purchases >= 2 and row.p_alive < D("0.3"))
     assert any(r["code"] == "stopped" for row in rows for r in row.risk_reasons)  # the case occurs
+    with django_assert_max_num_queries(
+        16
+    ):  # a count; per batch of 200 (and the empty last) a read, one UPDATE, a savepoint
+        assert value.rescore(fit, batch=200) == 401
     never = CustomerMetrics.objects.get(party=nobody)
     assert never.p_alive is None and never.clv_12m is None and never.rfm_segment == ""
 
@@ -232,6 +236,8 @@ def test_compute_scores_against_the_stored_fit_and_the_sweep_still_equals_the_re
         incremental = _rows()
         CustomerMetrics.objects.all().delete()
         metrics.recompute(restart=True)
+        assert _rows() == incremental
+        value.rescore(fit)  # the fit job's rescoring writes what compute wrote
         assert _rows() == incremental
     row = CustomerMetrics.objects.get(party=ada)
     # Ada: paid on 1 Feb, 3 Mar and 2 May 2026 (500, 200, 99.99), figures as of 15 Jun: x = 2 repeat purchases,
