@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
 from friday.accounts.models import User
+from friday.accounts.scoping import visible_q
 from friday.core import clock
 from friday.core.money import round_money
 from friday.core.pagination import Page, keyset_page
@@ -68,10 +69,15 @@ class RankedCustomer:
 
 def top_customers(*, user: User, by: str, limit: int = TOP) -> list[RankedCustomer]:
     """The top `limit` customers by gross profit ("profit") or by 12-month CLV ("clv", only those that have one)."""
-    qs = metrics_visible(user).select_related("party")
+    qs = metrics_visible(user)
     if by == "clv":
         qs = qs.filter(clv_12m__isnull=False)
+    # The ranking walks its index alone; the names follow in one query (a join here let SQLite's planner sort
+    # every row when its statistics were stale).
     rows = list(qs.order_by(*SORTS[by])[:limit])
+    names = Party.objects.in_bulk([m.party_id for m in rows])
+    for m in rows:
+        m.party = names[m.party_id]
     values = [(m.gross_profit if by == "profit" else m.clv_12m) or Decimal(0) for m in rows]
     biggest = max(values, default=Decimal(0))
     return [RankedCustomer(m, v, _percent(v, biggest)) for m, v in zip(rows, values, strict=True)]
@@ -112,6 +118,15 @@ class Segments:
     currency: str
 
 
+def _metrics_for_totals(user: User) -> Any:
+    """The rows `user` may see, for a sum over all of them: for a member, the visible parties first and then
+    their rows by key. (Joining each row to its party, as `metrics_visible` does for lists that stop after a
+    page, made SQLite look up the party of every row: 270 ms against 90 ms at 100k customers.)"""
+    if not user.is_active or user.sees_all:
+        return metrics_visible(user)
+    return CustomerMetrics.objects.filter(party_id__in=Party.objects.filter(visible_q(user)).values("pk"))
+
+
 def rfm_segments(*, user: User) -> Segments:
     """Customers and revenue per RFM segment, and per cell of the R × FM grid that names them (one query)."""
     home = settings.FRIDAY_CURRENCY
@@ -124,9 +139,9 @@ def rfm_segments(*, user: User) -> Segments:
         s.value: SegmentRow(s.value, s.label, rfm.DESCRIPTIONS[s], COLOURS[s]) for s in rfm.Segment
     }
     found = (
-        metrics_visible(user)
+        _metrics_for_totals(user)
         .exclude(rfm_segment="")
-        .values("rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_segment")
+        .values("rfm_segment", "rfm_recency", "rfm_frequency", "rfm_monetary")
         .annotate(n=Count("party"), revenue=Sum("revenue"))
         .order_by()
     )
@@ -300,7 +315,8 @@ class SupplierCosts:
 
 def supplier_costs(*, user: User, period: Period, limit: int = TOP) -> SupplierCosts:
     """Suppliers by what their bills (job costs of kind "supplier bill" naming them) came to in the period, in
-    the business's currency, within the suppliers the user may see."""
+    the business's currency, within the suppliers the user may see: one grouped query (per supplier: the
+    total and count in the business's currency, and the bills in others), ranked here."""
     home = settings.FRIDAY_CURRENCY
     bills = scoped(
         Cost.objects.filter(
@@ -312,14 +328,17 @@ def supplier_costs(*, user: User, period: Period, limit: int = TOP) -> SupplierC
         user,
         party="supplier",
     )
-    mine = bills.filter(currency=home)
-    whole = mine.aggregate(total=Sum("amount"), n=Count("id"), suppliers=Count("supplier", distinct=True))
-    total = round_money(Decimal(whole["total"] or 0), home)
-    top = list(
-        mine.values("supplier_id")
-        .annotate(bills=Count("id"), total=Sum("amount"))
-        .order_by("-total", "supplier_id")[:limit]
+    mine = Q(currency=home)
+    grouped = list(
+        bills.values("supplier_id")
+        .annotate(
+            bills=Count("id", filter=mine), total=Sum("amount", filter=mine), other=Count("id", filter=~mine)
+        )
+        .order_by()
     )
+    spent = [row for row in grouped if row["bills"]]
+    total = round_money(sum((Decimal(row["total"] or 0) for row in spent), Decimal(0)), home)
+    top = sorted(spent, key=lambda row: (-Decimal(row["total"] or 0), row["supplier_id"]))[:limit]
     names = Party.objects.in_bulk([row["supplier_id"] for row in top])
     biggest = Decimal(top[0]["total"] or 0) if top else Decimal(0)
     rows = []
@@ -339,8 +358,8 @@ def supplier_costs(*, user: User, period: Period, limit: int = TOP) -> SupplierC
     return SupplierCosts(
         rows=rows,
         total=total,
-        bills=whole["n"],
-        suppliers=whole["suppliers"],
-        other_currency=bills.exclude(currency=home).count(),
+        bills=sum(row["bills"] for row in spent),
+        suppliers=len(spent),
+        other_currency=sum(row["other"] for row in grouped),
         currency=home,
     )

@@ -78,7 +78,11 @@ class CustomerMetrics(models.Model):
                 fields=["party", "yearly_value"], condition=models.Q(lapsing=True), name="metrics_lapsing_idx"
             ),
             models.Index(fields=["-clv_12m", "party"], name="metrics_clv_idx"),
-            models.Index(fields=["rfm_segment", "-revenue", "party"], name="metrics_rfm_idx"),
+            # A segment's list walks it; the segments' totals read it alone (R, F, M ride along).
+            models.Index(
+                fields=["rfm_segment", "-revenue", "party", "rfm_recency", "rfm_frequency", "rfm_monetary"],
+                name="metrics_rfm_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -194,7 +194,10 @@ def _best_csv(part: str, user: User, form: BestForm) -> StreamingHttpResponse:
 def best(request: AuthedRequest) -> HttpResponseBase:
     """Customers ranked by gross profit and by lifetime value, RFM segments, suppliers by reliability and by
     cost — each drawn, tabled, and downloadable (?format=csv&part=…), within what the user may see."""
-    form = BestForm(request.GET)
+    default = ranks.last_year()
+    form = BestForm(
+        request.GET or None, initial={"since": default.start, "until": default.last_day, "top": ranks.TOP}
+    )
     if request.GET.get("format") == "csv":
         part = request.GET.get("part", "")
         if part not in CSV_PARTS:
@@ -223,7 +226,9 @@ def best(request: AuthedRequest) -> HttpResponseBase:
         "query": f"since={period.start}&until={period.last_day}&top={top}",
         # Staff: the adoption ranking (insights/adoption.py, another slice) adds its context here as "staff".
     }
-    return render(request, "insights/best.html", context, status=200 if form.is_valid() else 400)
+    return render(
+        request, "insights/best.html", context, status=400 if form.is_bound and not form.is_valid() else 200
+    )
 
 
 @login_required

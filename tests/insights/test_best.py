@@ -226,6 +226,8 @@ def test_suppliers_by_reliability_and_by_cost(cast, web_for, suppliers):
     ]
     assert march_costs[1:] == [["1", str(s2.pk), "Prompt Ltd", "1", "500.00", "100.0", "GBP"]]
     assert _order(page, "best-costs") == [s2.pk, s1.pk]
+    assert 'value="2025-06-16"' in page and 'value="2026-06-15"' in page  # the default period, shown
+    assert '<option value="25" selected>' in page
     assert "£700 from 2 suppliers on 3 bills; 1 bill in other currencies not counted" in page
 
 
