@@ -62,9 +62,15 @@ class Command(BaseCommand):
         value.add_argument("--seed", type=int, default=1)
 
         insights = actions.add_parser(
-            "insights", help="The customer figures' recompute, the dashboard and the four corners page"
+            "insights",
+            help="The customer figures' recompute, the value fit, the dashboard, the four corners and Best pages",
         )
         insights.add_argument("--runs", type=int, default=10, help="Timed runs per page")
+        insights.add_argument(
+            "--suppliers",
+            action="store_true",
+            help="First add supplier chases and bills (once) for the Best page",
+        )
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
         bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
         bill.add_argument("--invoices", type=int, default=200_000)
@@ -100,6 +106,8 @@ class Command(BaseCommand):
             elif action == "insights":
                 from bench import insights as insights_bench
 
+                if options["suppliers"]:
+                    insights_bench.suppliers(chases=20_000, bills=20_000, seed=1, console=console)
                 recompute, timings = insights_bench.run(runs=options["runs"], console=console)
                 insights_bench.report(recompute, timings, console)
             elif action == "billing":
