@@ -314,6 +314,15 @@ def test_too_few_repeat_customers_means_no_model(cast):
     )
 
 
+def test_the_command_refuses_a_bad_discount_by_name(db, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.FRIDAY_CLV_DISCOUNT = "12%"
+    with pytest.raises(CommandError, match=r"FRIDAY_CLV_DISCOUNT must be a number such as 0\.01, not '12%'"):
+        call_command("insights", "fit")
+    assert not CustomerValueFit.objects.exists()
+
+
 @pytest.mark.once
 def test_the_discount_setting_is_checked(settings):
     settings.FRIDAY_CLV_DISCOUNT = "0.5"

@@ -3,7 +3,7 @@ the new events' customers; the customer-value model fitted and every customer re
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -69,6 +69,10 @@ class Command(BaseCommand):
         )
 
     def _fit(self, batch: int) -> None:
+        try:
+            value.discount_monthly()  # a bad setting stops here, named, before any work
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         with Progress(
             TextColumn("[bold]rescoring"),
             BarColumn(),
