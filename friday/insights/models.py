@@ -54,8 +54,8 @@ class CustomerMetrics(models.Model):
     repeat_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     # The customer-value model (insights.value) for this row at its as_of, from the fit it names; null when the
     # customer never bought or there is no usable fit (the fit's note says why).
-    value_fit = models.ForeignKey(
-        "CustomerValueFit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    value_fit = models.ForeignKey(  # no index: nothing looks rows up by fit, and every write would update it
+        "CustomerValueFit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     p_alive = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     expected_purchases_12m = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
