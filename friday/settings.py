@@ -162,6 +162,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("FRIDAY_TIME_ZONE", "UTC")
 # The business's currency (ISO 4217): the default for deals, later invoices.
 FRIDAY_CURRENCY = os.environ.get("FRIDAY_CURRENCY", "GBP").upper()
+# Customer lifetime value discounts each month's expected margin at this rate (0.01: 1% a month).
+FRIDAY_CLV_DISCOUNT = os.environ.get("FRIDAY_CLV_DISCOUNT", "0.01")
 # Won and lost columns of a deal board show the deals closed in this many days.
 FRIDAY_BOARD_CLOSED_DAYS = int(os.environ.get("FRIDAY_BOARD_CLOSED_DAYS", "30"))
 USE_I18N = True

@@ -8,7 +8,7 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from friday.core import scheduler
-        from friday.insights import segments, starters, tasks  # noqa: F401  (segments: the at-risk filter)
+        from friday.insights import segments, starters, tasks  # noqa: F401  (segments: the at-risk, RFM and CLV filters)
 
         starters.add()
 

@@ -26,7 +26,7 @@ from friday.core.ids import valid_id
 from friday.core.models import DomainEvent
 from friday.core.money import round_money
 from friday.feedback.models import Response
-from friday.insights import risk
+from friday.insights import risk, value
 from friday.insights.models import CustomerMetrics, MetricsCursor, MetricsRun
 from friday.jobs.models import Cost, Job
 from friday.parties.models import Activity, ActivityKind, Affiliation, Party, PartyKind, PartyRole, RoleName
@@ -47,8 +47,8 @@ def customers() -> Any:
     )
 
 
-def _money(value: Any, currency: str) -> Decimal:
-    return round_money(Decimal(value or 0), currency)
+def _money(amount: Any, currency: str) -> Decimal:
+    return round_money(Decimal(amount or 0), currency)
 
 
 def _sums(qs: Any, **aggregates: Any) -> Any:
@@ -72,10 +72,15 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         paid = Invoice.objects.filter(party_id__in=keep, kind=InvoiceKind.INVOICE, status=InvoiceStatus.PAID)
         for pk, total in _sums(paid.filter(currency=home), total=Sum("subtotal")):
             rows[pk]["revenue"] = _money(total, home)
-        days: dict[int, set[dt.date]] = defaultdict(set)
-        for pk, issued in paid.exclude(issue_date=None).values_list("party_id", "issue_date"):
+        # Per party and day: what was paid for in the business's currency (a purchase is a day, whatever the
+        # currency; the value model's spend per repeat purchase counts the days after the first).
+        days: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
+        for pk, issued, subtotal, currency in paid.exclude(issue_date=None).values_list(
+            "party_id", "issue_date", "subtotal", "currency"
+        ):
             if issued is not None:
-                days[pk].add(issued)
+                amount = subtotal if currency == home else Decimal(0)
+                days[pk][issued] = days[pk].get(issued, Decimal(0)) + amount
         for pk, found in days.items():
             ordered = sorted(found)
             gaps = [(b - a).days for a, b in itertools.pairwise(ordered)]
@@ -84,6 +89,7 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
                 first_purchase_on=ordered[0],
                 last_purchase_on=ordered[-1],
                 usual_interval_days=round(statistics.median(gaps)) if gaps else None,
+                repeat_revenue=_money(sum(found[d] for d in ordered[1:]), home),
             )
         costs = Cost.objects.filter(party_id__in=keep, currency=home)
         for pk, on_jobs, own in _sums(
@@ -144,6 +150,7 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         for pk, (at, score) in latest.items():
             rows[pk].update(latest_nps=score, latest_nps_at=at)
     objects = []
+    fit = value.current_fit()
     for pk, values in rows.items():
         revenue = values.get("revenue", Decimal("0.00"))
         job_costs = values.get("job_costs", Decimal("0.00"))
@@ -174,14 +181,16 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
             revenue_prev_12m=values.get("revenue_prev_12m", Decimal("0.00")),
             oldest_overdue_on=values.get("oldest_overdue_on"),
             has_people=values.get("has_people", True),
+            repeat_revenue=values.get("repeat_revenue", Decimal("0.00")),
             as_of=now,
         )
-        holding = risk.reasons(row, today=today, now=now)
-        row.risk_score = risk.score(holding)
-        row.risk_reasons = [{"code": r.code, "text": r.text} for r in holding]
-        row.lapsing = any(r.code == "lapsing" for r in holding)
         row.yearly_value = round_money((row.revenue_12m + row.revenue_prev_12m) / 2, home)
         objects.append(row)
+    value.score_rows(
+        objects, fit
+    )  # the stored fit, as the fit job scores them: the model's risk reason needs it
+    for row in objects:
+        risk.apply(row, today=today, now=now)
     fields = [f.name for f in CustomerMetrics._meta.concrete_fields if f.name != "party"]
     with transaction.atomic():
         if gone:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+
+from friday.insights.rfm import Segment as RfmSegment
 
 
 class CustomerMetrics(models.Model):
     """One row per customer party: what they brought in and cost, how they buy, where things stand with them.
 
     Amounts are in the business's currency (`FRIDAY_CURRENCY`); invoices and costs in other currencies are not
-    converted and are left out (counted in `other_currency_items`). Written only by `metrics.compute` — by the
-    events sweep for the parties an event touched, and by the full recompute — so both give the same row."""
+    converted and are left out (counted in `other_currency_items`). Written by `metrics.compute` — by the
+    events sweep for the parties an event touched, and by the full recompute — so both give the same row; the
+    customer-value fit job rescores the model's columns (and the risk they feed) with the same function
+    compute uses (`value.score_rows`)."""
 
     party = models.OneToOneField(
         "parties.Party", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
@@ -45,6 +51,21 @@ class CustomerMetrics(models.Model):
     # the four corners' lost opportunity adds these up in the database.
     lapsing = models.BooleanField(default=False)
     yearly_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # Revenue on the purchase days after the first: the customer-value model's spend per repeat purchase.
+    repeat_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # The customer-value model (insights.value) for this row at its as_of, from the fit it names; null when the
+    # customer never bought or there is no usable fit (the fit's note says why).
+    value_fit = models.ForeignKey(  # no index: nothing looks rows up by fit, and every write would update it
+        "CustomerValueFit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    p_alive = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    expected_purchases_12m = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    clv_12m = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # RFM scores 1–5 against the fit's quintile cuts, and the segment they make (insights.rfm).
+    rfm_recency = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_frequency = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_monetary = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=20, blank=True, choices=RfmSegment.choices)
     as_of = models.DateTimeField()
 
     class Meta:
@@ -57,10 +78,63 @@ class CustomerMetrics(models.Model):
             models.Index(
                 fields=["party", "yearly_value"], condition=models.Q(lapsing=True), name="metrics_lapsing_idx"
             ),
+            models.Index(fields=["-clv_12m", "party"], name="metrics_clv_idx"),
+            # A segment's list walks it; the segments' totals read it alone (R, F, M ride along).
+            models.Index(
+                fields=["rfm_segment", "-revenue", "party", "rfm_recency", "rfm_frequency", "rfm_monetary"],
+                name="metrics_rfm_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.party_id}: {self.revenue} {self.currency}"
+
+
+class CustomerValueFit(models.Model):
+    """One fit of the customer-value model over every customer who bought (insights.value.fit): BG/NBD for
+    repeat buying and Gamma-Gamma for spend (insights.clv, time in days), with the margin and discount rate the
+    CLV used and the RFM quintile cuts. The latest row is the one in use; earlier rows are its history.
+
+    `purchases_usable`: P(alive) and expected purchases may be shown; `value_usable`: CLV too. When either is
+    False, `note` says why in words (too few repeat customers, no convergence …) and the columns stay null."""
+
+    as_of = models.DateTimeField()
+    customers = models.PositiveIntegerField(default=0)  # with at least one purchase
+    repeat_customers = models.PositiveIntegerField(default=0)  # with two purchases or more
+    # BG/NBD [FHL05]: purchase rate ~ Gamma(r, alpha) per day; dropout ~ Beta(a, b).
+    bgnbd_r = models.FloatField(null=True, blank=True)
+    bgnbd_alpha = models.FloatField(null=True, blank=True)
+    bgnbd_a = models.FloatField(null=True, blank=True)
+    bgnbd_b = models.FloatField(null=True, blank=True)
+    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
+    bgnbd_converged = models.BooleanField(default=False)
+    bgnbd_seconds = models.FloatField(default=0)
+    # Gamma-Gamma [FH13]: spend ~ Gamma(p, nu); nu ~ Gamma(q, gamma). Fitted on repeat customers with spend.
+    gg_p = models.FloatField(null=True, blank=True)
+    gg_q = models.FloatField(null=True, blank=True)
+    gg_gamma = models.FloatField(null=True, blank=True)
+    gg_log_likelihood = models.FloatField(null=True, blank=True)
+    gg_converged = models.BooleanField(default=False)
+    gg_customers = models.PositiveIntegerField(default=0)
+    gg_seconds = models.FloatField(default=0)
+    margin = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)  # gross, a fraction
+    discount_monthly = models.DecimalField(max_digits=6, decimal_places=4)
+    purchases_usable = models.BooleanField(default=False)
+    value_usable = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    rfm_cuts = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(default=0)  # reading, fitting and writing every row
+
+    def __str__(self) -> str:
+        return f"customer-value fit of {self.as_of:%Y-%m-%d %H:%M}"
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        return None if self.margin is None else (100 * self.margin).quantize(Decimal("0.1"))
+
+    @property
+    def discount_percent(self) -> Decimal:
+        return (100 * self.discount_monthly).normalize()
 
 
 class MetricsRun(models.Model):

@@ -1,6 +1,6 @@
 """Who is about to leave, and why: explicit signals on a customer's figures, each a reason in plain words with
-its weight; the score is their sum (at most 100). The customer-value model's chance of still being active joins
-them when it is fitted (see docs/insights.md).
+its weight, and the customer-value model's chance that they are still a customer; the score is their sum (at
+most 100). See docs/insights.md.
 
 Every reason is computed from the row's own figures, so a reason shows exactly when its condition holds, and
 the list, the party page, the segment filter and automation all read the same stored score and reasons.
@@ -19,6 +19,9 @@ LAPSED_FACTOR = 2  # silent for more than twice the usual interval between purch
 SPEND_DROP = Decimal("0.5")  # spent at most half of the year before
 OVERDUE_DAYS = 30
 NO_CONTACT_DAYS = 90
+# The model's P(alive) below this, for a customer who bought more than once. Under BG/NBD a customer with one
+# purchase cannot have dropped out (dropout follows a repeat purchase), so their P(alive) is 1 and says nothing.
+STOPPED_BELOW = Decimal("0.3")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,15 @@ def reasons(row: Any, *, today: dt.date, now: dt.datetime) -> list[Reason]:
                     f"usually buys every {row.usual_interval_days} days; {silent} days since the last purchase",
                 )
             )
+    if row.purchases >= 2 and row.p_alive is not None and row.p_alive < STOPPED_BELOW:
+        chance = int(100 * row.p_alive)  # rounded down, so the text never says 30% for a chance under 30%
+        out.append(
+            Reason(
+                "stopped",
+                30,
+                f"probably stopped buying: {chance}% chance they are still a customer (model)",
+            )
+        )
     if row.revenue_prev_12m > 0 and row.revenue_12m <= row.revenue_prev_12m * SPEND_DROP:
         drop = round(100 * (1 - row.revenue_12m / row.revenue_prev_12m))
         out.append(Reason("spend_down", 20, f"spend down {drop}% on the year before"))
@@ -78,6 +90,14 @@ def reasons(row: Any, *, today: dt.date, now: dt.datetime) -> list[Reason]:
 
 def score(found: list[Reason]) -> int:
     return min(100, sum(r.weight for r in found))
+
+
+def apply(row: Any, *, today: dt.date, now: dt.datetime) -> None:
+    """Set the row's score, reasons and lapsing flag from its own figures (the one place that does)."""
+    holding = reasons(row, today=today, now=now)
+    row.risk_score = score(holding)
+    row.risk_reasons = [{"code": r.code, "text": r.text} for r in holding]
+    row.lapsing = any(r.code == "lapsing" for r in holding)
 
 
 def threshold() -> int:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("adoption/", views.adoption_page, name="adoption"),
     path("adoption/list/<str:signal>/", views.adoption_list, name="adoption_list"),
     path("adoption/staff.csv", views.best_staff_csv, name="best_staff_csv"),
+    path("best/", views.best, name="best"),
+    path("best/rfm/<slug:segment>/", views.best_segment, name="best_segment"),
 ]

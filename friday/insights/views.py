@@ -1,6 +1,6 @@
-"""Insight pages: the customers at risk, with their reasons; the four corners; whether the process is used
-(adoption) and the lists behind its figures; the daily digest's unsubscribe page. The party page's card of figures
-lives here too."""
+"""Insight pages: the customers at risk, with their reasons; the four corners; the best customers, suppliers and
+staff; whether the process is used (adoption) and the lists behind its figures; the daily digest's unsubscribe
+page. The party page's card of figures lives here too."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -21,11 +22,16 @@ from django.views.decorators.http import require_http_methods
 from friday.accounts.models import User
 from friday.core import clock
 from friday.core.csvout import csv_response
+from friday.core.errors import FridayError
 from friday.core.http import AuthedRequest
 from friday.core.ids import valid_id
 from friday.core.pagination import keyset_page
 from friday.insights import adoption, digest, selectors
+from friday.insights import best as ranks
+from friday.insights import value as value_model
+from friday.insights.forms import BestForm
 from friday.insights.models import CustomerMetrics
+from friday.insights.rfm import DESCRIPTIONS, Segment
 from friday.insights.risk import threshold
 from friday.insights.selectors import scoped
 from friday.processes import records
@@ -34,8 +40,13 @@ from friday.reminders.selectors import reminders_visible
 
 
 def party_section(user: User, party: Any) -> dict[str, Any]:
-    """The Figures card on a party page (the party page has already checked the user may see it)."""
-    return {"metrics": CustomerMetrics.objects.filter(party=party).first(), "threshold": threshold()}
+    """The Figures card on a party page (the party page has already checked the user may see it), with the
+    customer-value model's figures and the fit they came from — or why there are none."""
+    metrics = CustomerMetrics.objects.filter(party=party).select_related("value_fit").first()
+    alive = None
+    if metrics is not None and metrics.p_alive is not None:
+        alive = int(100 * metrics.p_alive)  # rounded down, as the risk reason words it
+    return {"metrics": metrics, "threshold": threshold(), "alive_percent": alive}
 
 
 @login_required
@@ -383,3 +394,161 @@ def best_staff_context(*, user: User, start: dt.date, end: dt.date) -> dict[str,
         "staff_everyone": adoption.sees_everyone(user),
         "staff_currency": settings.FRIDAY_CURRENCY,
     }
+
+
+# --- Best: customers and suppliers --------------------------------------------------------------------------
+
+CSV_PARTS = ("profit", "clv", "rfm", "reliability", "costs")
+
+
+def _best_csv(part: str, user: User, form: BestForm) -> StreamingHttpResponse:
+    top, period = form.top_n(), form.period()
+    if part in ("profit", "clv"):
+        ranked = ranks.top_customers(user=user, by=part, limit=top)
+        return csv_response(
+            f"best-customers-by-{part}.csv",
+            ["rank", "party_id", "customer", "gross_profit", "revenue", "clv_12m", "currency"],
+            (
+                [
+                    i,
+                    r.metrics.party_id,
+                    r.metrics.party.display_name,
+                    r.metrics.gross_profit,
+                    r.metrics.revenue,
+                    r.metrics.clv_12m,
+                    r.metrics.currency,
+                ]
+                for i, r in enumerate(ranked, 1)
+            ),
+        )
+    if part == "rfm":
+        found = ranks.rfm_segments(user=user)
+        return csv_response(
+            "rfm-segments.csv",
+            ["segment", "label", "customers", "customers_percent", "revenue", "revenue_percent", "currency"],
+            (
+                [
+                    s.key,
+                    s.label,
+                    s.customers,
+                    s.customers_percent,
+                    s.revenue,
+                    s.revenue_percent,
+                    found.currency,
+                ]
+                for s in found.rows
+            ),
+        )
+    if part == "reliability":
+        kept = ranks.supplier_reliability(user=user, period=period, limit=top)
+        return csv_response(
+            f"suppliers-by-reliability-{period.start}-{period.last_day}.csv",
+            [
+                "rank",
+                "party_id",
+                "supplier",
+                "on_time_percent",
+                "on_time",
+                "late",
+                "open_past_due",
+                "not_yet_due",
+            ],
+            (
+                [i, r.party.pk, r.party.display_name, r.share, r.on_time, r.late, r.overdue, r.pending]
+                for i, r in enumerate(kept, 1)
+            ),
+        )
+    costs = ranks.supplier_costs(user=user, period=period, limit=top)
+    return csv_response(
+        f"suppliers-by-cost-{period.start}-{period.last_day}.csv",
+        ["rank", "party_id", "supplier", "bills", "total", "share_percent", "currency"],
+        (
+            [i, c.party.pk, c.party.display_name, c.bills, c.total, c.share, costs.currency]
+            for i, c in enumerate(costs.rows, 1)
+        ),
+    )
+
+
+@login_required
+def best(request: AuthedRequest) -> HttpResponseBase:
+    """Customers ranked by gross profit and by lifetime value, RFM segments, suppliers by reliability and by
+    cost — each drawn, tabled, and downloadable (?format=csv&part=…), within what the user may see."""
+    default = ranks.last_year()
+    form = BestForm(
+        request.GET or None, initial={"since": default.start, "until": default.last_day, "top": ranks.TOP}
+    )
+    if request.GET.get("format") == "csv":
+        part = request.GET.get("part", "")
+        if part not in CSV_PARTS:
+            return HttpResponse(
+                f"Unknown part {part!r}: use one of {', '.join(CSV_PARTS)}.",
+                status=400,
+                content_type="text/plain",
+            )
+        if not form.is_valid():
+            problems = "; ".join(
+                f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+            )
+            return HttpResponse(problems, status=400, content_type="text/plain")
+        return _best_csv(part, request.user, form)
+    top, period = form.top_n(), form.period()
+    context = {
+        "form": form,
+        "top": top,
+        "period": period,
+        "by_profit": ranks.top_customers(user=request.user, by="profit", limit=top),
+        "by_clv": ranks.top_customers(user=request.user, by="clv", limit=top),
+        "segments": ranks.rfm_segments(user=request.user),
+        "reliability": ranks.supplier_reliability(user=request.user, period=period, limit=top),
+        "costs": ranks.supplier_costs(user=request.user, period=period, limit=top),
+        "fit": value_model.current_fit(),
+        "query": f"since={period.start}&until={period.last_day}&top={top}",
+        # Staff, by process adherence and their customers' outcomes, over the same period (insights.adoption).
+        **best_staff_context(user=request.user, start=period.start, end=period.end),
+    }
+    return render(
+        request, "insights/best.html", context, status=400 if form.is_bound and not form.is_valid() else 200
+    )
+
+
+@login_required
+def best_segment(request: AuthedRequest, segment: str) -> HttpResponseBase:
+    """The customers of one RFM segment, most revenue first; ?format=csv gives them all."""
+    if segment not in Segment.values:
+        raise Http404("No such RFM segment.")
+    which = Segment(segment)
+    if request.GET.get("format") == "csv":
+        rows = ranks.segment_members_all(user=request.user, segment=segment)
+        return csv_response(
+            f"rfm-{segment}.csv",
+            [
+                "party_id",
+                "customer",
+                "r",
+                "f",
+                "m",
+                "purchases",
+                "last_purchase_on",
+                "revenue",
+                "gross_profit",
+                "clv_12m",
+            ],
+            rows.iterator(chunk_size=2000),
+        )
+    error, page = None, None
+    try:
+        page = ranks.segment_members(user=request.user, segment=segment, cursor=request.GET.get("cursor"))
+    except FridayError as exc:
+        error = exc
+    return render(
+        request,
+        "insights/best_segment.html",
+        {
+            "segment": which,
+            "description": DESCRIPTIONS[which],
+            "page": page,
+            "error": error,
+            "fit": value_model.current_fit(),
+        },
+        status=400 if error else 200,
+    )

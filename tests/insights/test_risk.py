@@ -31,6 +31,7 @@ def row(**values) -> CustomerMetrics:
         escalated_reminders=0,
         last_contact_at=NOW,
         has_people=True,
+        p_alive=None,
     )
     return CustomerMetrics(**{**base, **values})
 
@@ -87,6 +88,26 @@ def codes(r: CustomerMetrics) -> set[str]:
         ({"purchases": 2, "last_contact_at": NOW - dt.timedelta(days=89)}, "no_contact", False, ""),
         ({"purchases": 2, "last_contact_at": None}, "no_contact", True, "never contacted"),
         ({"purchases": 0, "last_contact_at": None}, "no_contact", False, ""),
+        (
+            {"purchases": 3, "p_alive": D("0.1834")},
+            "stopped",
+            True,
+            "probably stopped buying: 18% chance they are still a customer (model)",
+        ),
+        (
+            {"purchases": 2, "p_alive": D("0.2999")},
+            "stopped",
+            True,
+            "probably stopped buying: 29% chance they are still a customer (model)",
+        ),
+        ({"purchases": 2, "p_alive": D("0.3000")}, "stopped", False, ""),
+        (
+            {"purchases": 1, "p_alive": D("0.0500")},
+            "stopped",
+            False,
+            "",
+        ),  # one purchase: the model cannot tell
+        ({"purchases": 3, "p_alive": None}, "stopped", False, ""),  # no usable fit
         (
             {"purchases": 1, "has_people": False},
             "no_people",

@@ -62,9 +62,15 @@ class Command(BaseCommand):
         value.add_argument("--seed", type=int, default=1)
 
         insights = actions.add_parser(
-            "insights", help="The customer figures' recompute, the dashboard, the four corners and adoption"
+            "insights",
+            help="The customer figures' recompute, the value fit, the dashboard, the four corners, Best and adoption",
         )
         insights.add_argument("--runs", type=int, default=10, help="Timed runs per page")
+        insights.add_argument(
+            "--suppliers",
+            action="store_true",
+            help="First add supplier chases and bills (once) for the Best page",
+        )
         dedupe = actions.add_parser(
             "dedupe",
             help="The duplicate scan (full and incremental), the duplicates page, a big merge (writes!)",
@@ -115,6 +121,8 @@ class Command(BaseCommand):
             elif action == "insights":
                 from bench import insights as insights_bench
 
+                if options["suppliers"]:
+                    insights_bench.suppliers(chases=20_000, bills=20_000, seed=1, console=console)
                 recompute, timings = insights_bench.run(runs=options["runs"], console=console)
                 insights_bench.report(recompute, timings, console)
             elif action == "dedupe":
