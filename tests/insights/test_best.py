@@ -30,7 +30,7 @@ def at(*args):
 
 def _csv(response) -> list[list[str]]:
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 def _order(page: str, table: str) -> list[int]:
