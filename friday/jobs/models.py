@@ -140,6 +140,8 @@ class Job(StagedRecord):
             models.Index(fields=["party", "-created_at"], name="job_party_idx"),
             models.Index(fields=["party", "paid_at"], name="job_party_paid_idx"),
             models.Index(fields=["scheduled_for", "id"], name="job_scheduled_idx"),
+            # Jobs completed in a period, by owner and against their due date (the staff ranking), index only.
+            models.Index(fields=["completed_at", "owner", "due_on"], name="job_completed_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -277,6 +277,10 @@ class MoveDay(models.Model):
                 name="move_day_key",
             )
         ]
+        # A period's moves by person (adoption, the staff ranking), added up from the index alone.
+        indexes = [
+            models.Index(fields=["day", "actor", "declared", "overridden", "n"], name="move_day_actor_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.from_stage or '∅'} → {self.to_stage}: {self.n}"
