@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "friday.billing",
     "friday.feedback",
     "friday.insights",
+    "friday.imports",
     "friday.web",
 ]
 
