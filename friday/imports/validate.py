@@ -171,6 +171,8 @@ def check_row(row: SourceRow, ctx: Context) -> Checked:
     problems: list[tuple[str, str]] = []
     clean = _build(row.number, values, ctx, problems)
     if problems:
+        order = {h: i for i, h in enumerate(ctx.headers)}
+        problems.sort(key=lambda p: order.get(p[0], -1))  # as the columns read, left to right
         return Checked(row=row, problems=problems)
     return Checked(row=row, clean=clean)
 
@@ -298,13 +300,16 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
 
     # Custom fields: dates and yes/no read the way the rest of the file is read, then the services' types.
     custom: dict[str, Any] = {}
-    custom_cols: dict[str, str] = {}
+    custom_cols: dict[str, str] = {
+        target[7:]: header
+        for header, target in zip(ctx.headers, ctx.mapping, strict=False)
+        if target.startswith("custom.")
+    }
     for target, cells in values.items():
         if not target.startswith("custom."):
             continue
         key = target[7:]
         column, cell = cells[0]
-        custom_cols[key] = column
         definition = ctx.definitions.get(key)
         value: Any = cell.strip()
         try:
@@ -312,6 +317,8 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
                 value = parse_date(cell, ctx.date_order)
             elif definition is not None and definition.field_type == FieldType.YES_NO:
                 value = parse_bool(cell)
+            elif definition is not None and definition.field_type == FieldType.NUMBER:
+                value = parse_number(cell)
         except ValueError as exc:
             bad(column, f"{definition.label if definition else key}: {exc}")
             continue
@@ -566,6 +573,20 @@ def _date(text: str, year: int, month: int, day: int, *, order: str = "") -> dt.
             mine, other = ("day", "month") if order == "dmy" else ("month", "day")
             hint = f" (this import reads dates {mine} first: is the file {other} first?)"
         raise ValueError(f"{text!r} is not a real date{hint}.") from None
+
+
+def parse_number(value: str) -> str:
+    """A number as the custom field stores it; "1,234.50" is not guessed at (is the comma a decimal point?)."""
+    from decimal import Decimal, InvalidOperation
+
+    text = value.strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number (write it like 1234.50).") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a number (write it like 1234.50).")
+    return text
 
 
 def parse_bool(value: str) -> bool:

@@ -48,7 +48,7 @@ MAPPING: dict[str, str] = {
     "EMAIL": "email",
     "TEL": "phone",
     **{
-        f"ADR {n} {part}": f"address{n}.{'label' if part == 'type' else part}"
+        f"ADR {n} {part}": f"address.{n}.{'label' if part == 'type' else part}"
         for n in range(1, ADDRESS_SLOTS + 1)
         for part in ADDRESS_PARTS
     },
