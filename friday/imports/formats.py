@@ -38,7 +38,7 @@ class FileProblem(FridayError):
     status = 422
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     number: int
     cells: list[str]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from django.db.models import Q
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write, visible_q
-from friday.core import clock
+from friday.core import clock, fastinsert
 from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied
 from friday.core.events import event_emit
 from friday.imports import formats, mapping
@@ -41,12 +42,13 @@ from friday.imports.models import (
     RecordAction,
 )
 from friday.imports.validate import Checked, Clean, Context, check_row
-from friday.parties import bulk, normalise
+from friday.parties import bulk
 from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, Phone
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+PARALLEL_FROM_BYTES = 2 * 1024 * 1024  # files this big have their rows checked by other processes too
 PREVIEW_ROWS = 20
 STALE_AFTER = dt.timedelta(
     minutes=2
@@ -541,26 +543,26 @@ class Engine:
     # decisions ----------------------------------------------------------------------------------------------
 
     def decide_only(self, items: list[Checked]) -> list[tuple[str, str]]:
-        """What each row would do (for the preview): (action, detail)."""
-        out: list[tuple[str, str]] = []
-        start = 0
-        while start < len(items):
-            decisions, start = self._decide(items, start)
+        """What each row would do (for the preview): (action, detail), in the rows' order."""
+        out: dict[int, tuple[str, str]] = {}
+        waiting = items
+        while waiting:
+            decisions, waiting = self._decide(waiting)
             for d in decisions:
                 reason = "; ".join(r for _, r in d.problems) if d.problems else d.detail
-                out.append((d.action, reason))
-        return out
+                out[id(d.item)] = (d.action, reason)
+        return [out[id(item)] for item in items]
 
-    def _decide(self, items: list[Checked], start: int) -> tuple[list[_Decision], int]:
-        """Decide rows from `start` until one depends on an earlier row of the same stretch (same key, same
-        party): that row starts the next stretch, after this one is written and can be matched."""
-        found, kinds, owners = self._lookup(items[start:])
+    def _decide(self, items: list[Checked]) -> tuple[list[_Decision], list[Checked]]:
+        """Decide these rows, except those that depend on an earlier row here (the same key, the same matched
+        record): they wait, in order, for the next pass — after this one is written and can be matched."""
+        found, kinds, owners = self._lookup(items)
         decisions: list[_Decision] = []
+        waiting: list[Checked] = []
         seen_keys: set[str] = set()
         seen_parties: set[int] = set()
         on_match = self.job.on_match
-        for index in range(start, len(items)):
-            item = items[index]
+        for item in items:
             if item.empty:
                 decisions.append(_Decision(item, "empty", detail="empty row"))
                 continue
@@ -569,13 +571,16 @@ class Engine:
                 continue
             clean = item.clean
             keys = self._all_keys(clean)
-            if not self.dry_run and keys & seen_keys:
-                return decisions, index
             matched: set[int] = set()
             for key in self._match_keys(clean):
                 matched |= found.get(key, set())
                 if key in self.pending:
                     matched.add(self.pending[key])
+            if not self.dry_run and (keys & seen_keys or matched & seen_parties):
+                waiting.append(item)
+                seen_keys |= keys
+                seen_parties |= matched
+                continue
             ext_owner = owners.get(clean.external_id) if clean.external_id else None
             if clean.external_id and f"x:{clean.external_id}" in self.pending:
                 ext_owner = self.pending[f"x:{clean.external_id}"]
@@ -599,8 +604,6 @@ class Engine:
                 else:
                     party_id = next(iter(matched))
                     kind = kinds.get(party_id) or self.pending_kind.get(party_id, "")
-                    if not self.dry_run and party_id in seen_parties:
-                        return decisions, index
                     if kind and kind != clean.kind:
                         decision = _Decision(
                             item,
@@ -633,8 +636,7 @@ class Engine:
             decisions.append(decision)
             if decision.action in ("create", "update"):
                 seen_keys |= keys
-                if decision.party_id is not None:
-                    seen_parties.add(decision.party_id)
+                seen_parties |= matched
                 if self.dry_run:
                     party_ref = decision.party_id
                     if party_ref is None:
@@ -643,17 +645,17 @@ class Engine:
                         self.pending_kind[party_ref] = clean.kind
                     for key in keys:
                         self.pending[key] = party_ref
-        return decisions, len(items)
+        return decisions, waiting
 
     # writing ------------------------------------------------------------------------------------------------
 
     def run_batch(self, items: list[Checked]) -> Counts:
         """Decide and write one batch; the caller holds the transaction."""
         counts = Counts(rows_read=len(items))
-        failures: list[ImportFailure] = []
-        start = 0
-        while start < len(items):
-            decisions, start = self._decide(items, start)
+        failures: list[tuple] = []
+        waiting = items
+        while waiting:
+            decisions, waiting = self._decide(waiting)
             creates = [d for d in decisions if d.action == "create"]
             updates = [d for d in decisions if d.action == "update"]
             for d in decisions:
@@ -665,28 +667,24 @@ class Engine:
                 elif d.action == "fail":
                     counts.failed += 1
                     failures.append(
-                        ImportFailure(
-                            job=self.job,
-                            row=d.item.row.number,
-                            problems=[[c, _report_cell(r)] for c, r in d.problems],
-                            values=[_report_cell(v) for v in d.item.row.cells],
+                        (
+                            self.job.pk,
+                            d.item.row.number,
+                            [[c, _report_cell(r)] for c, r in d.problems],
+                            [_report_cell(v) for v in d.item.row.cells],
                         )
                     )
             counts.created += len(creates)
             counts.updated += len(updates)
             counts.organisations_created += self._write(creates, updates)
         if self.persist:
-            ImportFailure.objects.bulk_create(failures, batch_size=500)
+            fastinsert.insert_rows(ImportFailure, ["job_id", "row", "problems", "values"], failures)
         return counts
 
     def _write(self, creates: list[_Decision], updates: list[_Decision]) -> int:
         """Write one stretch of decisions. Returns the organisations created for company names."""
         people = [d for d in creates + updates if d.item.clean and d.item.clean.organisation]
-        wanted = {
-            normalise.sort_key(d.item.clean.organisation): d.item.clean.organisation
-            for d in people
-            if d.item.clean
-        }
+        wanted = {d.item.clean.organisation_key: d.item.clean.organisation for d in people if d.item.clean}
         if self.dry_run or not self.persist:
             made = 0
             if wanted:
@@ -696,7 +694,7 @@ class Engine:
                     ).values_list("sort_name", flat=True)
                 )
                 rows = {
-                    normalise.sort_key(d.item.clean.name)
+                    d.item.clean.sort_name
                     for d in creates
                     if d.item.clean and d.item.clean.kind == PartyKind.ORGANISATION
                 }
@@ -709,7 +707,7 @@ class Engine:
             return made
         # Organisations for people's company names: an existing one (the oldest of that name), an organisation
         # row of this stretch, or a new one.
-        orgs: dict[str, Party | bulk.NewParty] = {}
+        orgs: dict[str, bulk.Saved | bulk.NewParty] = {}
         if wanted:
             for sort_name, pk in (
                 Party.objects.filter(
@@ -718,7 +716,7 @@ class Engine:
                 .order_by("-id")
                 .values_list("sort_name", "id")
             ):
-                orgs[sort_name] = Party(pk=pk)
+                orgs[sort_name] = bulk.Saved(pk=pk, kind=PartyKind.ORGANISATION)
         items: list[bulk.NewParty] = []
         item_rows: list[tuple[bulk.NewParty, _Decision | None]] = []
         for d in creates:
@@ -736,16 +734,16 @@ class Engine:
             items.append(item)
             item_rows.append((item, d))
             if clean.kind == PartyKind.ORGANISATION:
-                orgs.setdefault(normalise.sort_key(clean.name), item)
+                orgs.setdefault(clean.sort_name, item)
         made = 0
         first_row: dict[str, int] = {}
         for d in people:
             if d.item.clean:
-                first_row.setdefault(normalise.sort_key(d.item.clean.organisation), d.item.row.number)
+                first_row.setdefault(d.item.clean.organisation_key, d.item.row.number)
         implicit: dict[int, int] = {}  # id(NewParty) → the row that named the company first
         for key, name in wanted.items():
             if key not in orgs:
-                org_values = Clean(row=0, kind=PartyKind.ORGANISATION, name=name)
+                org_values = Clean(row=0, kind=PartyKind.ORGANISATION, name=name, sort_name=key)
                 item = bulk.NewParty(
                     values=org_values,
                     owner_id=self.by.pk,
@@ -765,50 +763,28 @@ class Engine:
                 and source.item.clean.kind == PartyKind.PERSON
                 and source.item.clean.organisation
             ):
-                item.organisation = orgs[normalise.sort_key(source.item.clean.organisation)]
+                item.organisation = orgs[source.item.clean.organisation_key]
         bulk.party_bulk_create(by=self.by, items=items)
-        records: list[ImportRecord] = []
-        externals: list[ExternalId] = []
+        records: list[tuple] = []  # job, party, party_ref, row, action, changes
+        externals: list[tuple] = []  # source, external_id, party, job, created_at
         now = clock.now()
+        job_id = self.job.pk
         for item, source in item_rows:
             assert item.party is not None
+            pk = item.party.pk
             if source is None:
-                records.append(
-                    ImportRecord(
-                        job=self.job,
-                        party=item.party,
-                        party_ref=item.party.pk,
-                        row=implicit.get(id(item), 0),
-                        action=RecordAction.ORGANISATION,
-                    )
-                )
+                records.append((job_id, pk, pk, implicit.get(id(item), 0), RecordAction.ORGANISATION, {}))
                 continue
             clean = source.item.clean
             assert clean is not None
-            records.append(
-                ImportRecord(
-                    job=self.job,
-                    party=item.party,
-                    party_ref=item.party.pk,
-                    row=clean.row,
-                    action=RecordAction.CREATED,
-                )
-            )
+            records.append((job_id, pk, pk, clean.row, RecordAction.CREATED, {}))
             if clean.external_id:
-                externals.append(
-                    ExternalId(
-                        source=self.source,
-                        external_id=clean.external_id,
-                        party=item.party,
-                        job=self.job,
-                        created_at=now,
-                    )
-                )
+                externals.append((self.source, clean.external_id, pk, job_id, now))
         patches = []
         for d in updates:
             clean = d.item.clean
             assert clean is not None and d.party_id is not None
-            org = orgs.get(normalise.sort_key(clean.organisation)) if clean.organisation else None
+            org = orgs.get(clean.organisation_key) if clean.organisation else None
             patches.append(
                 bulk.Patch(
                     party_id=d.party_id,
@@ -828,28 +804,15 @@ class Engine:
             clean = d.item.clean
             assert clean is not None and d.party_id is not None
             if clean.external_id and (d.party_id, clean.external_id) not in have_ext:
-                externals.append(
-                    ExternalId(
-                        source=self.source,
-                        external_id=clean.external_id,
-                        party_id=d.party_id,
-                        job=self.job,
-                        created_at=now,
-                    )
-                )
+                externals.append((self.source, clean.external_id, d.party_id, job_id, now))
                 change["external_id"] = True
-            records.append(
-                ImportRecord(
-                    job=self.job,
-                    party_id=d.party_id,
-                    party_ref=d.party_id,
-                    row=clean.row,
-                    action=RecordAction.UPDATED,
-                    changes=change,
-                )
-            )
-        ImportRecord.objects.bulk_create(records, batch_size=500)
-        ExternalId.objects.bulk_create(externals, batch_size=500)
+            records.append((job_id, d.party_id, d.party_id, clean.row, RecordAction.UPDATED, change))
+        fastinsert.insert_rows(
+            ImportRecord, ["job_id", "party_id", "party_ref", "row", "action", "changes"], records
+        )
+        fastinsert.insert_rows(
+            ExternalId, ["source", "external_id", "party_id", "job_id", "created_at"], externals
+        )
         return made
 
 
@@ -930,8 +893,8 @@ def _run(job: ImportJob, by: User, progress: Progress | None, workers: int | Non
         engine = Engine(job=job, by=by, ctx=ctx, dry_run=job.dry_run)
         already = job.rows_read
         job.progress_total = reader.total
-        for batch in _batches(reader.rows, skip=already):
-            checked = _check_all(batch, ctx, workers)
+        batches = _batches(reader.rows, skip=already)
+        for checked in _checked(batches, ctx, _worker_count(job, workers)):
             with transaction.atomic():
                 counts = engine.run_batch(checked)
                 job.heartbeat_at = clock.now()
@@ -962,8 +925,60 @@ def _batches(rows: Iterator[SourceRow], *, skip: int) -> Iterator[list[SourceRow
         yield batch
 
 
-def _check_all(rows: list[SourceRow], ctx: Context, workers: int | None) -> list[Checked]:
-    return [check_row(row, ctx) for row in rows]
+def _worker_count(job: ImportJob, workers: int | None) -> int:
+    """Processes that check rows while this one writes: none for small files (starting them costs more than
+    it saves), else one fewer than the machine's processors (FRIDAY_IMPORT_WORKERS overrides)."""
+    if workers is not None:
+        return workers
+    if job.size < PARALLEL_FROM_BYTES:
+        return 0
+    return (
+        settings.FRIDAY_IMPORT_WORKERS
+        if settings.FRIDAY_IMPORT_WORKERS >= 0
+        else max(0, (os.cpu_count() or 1) - 1)
+    )
+
+
+def _checked(batches: Iterator[list[SourceRow]], ctx: Context, workers: int) -> Iterator[list[Checked]]:
+    """Each batch checked, in order — here, or by `workers` processes a few batches ahead (never more, so the
+    file is not read faster than it is written and memory stays flat)."""
+    if workers <= 0:
+        for batch in batches:
+            yield [check_row(row, ctx) for row in batch]
+        return
+    import multiprocessing
+    import pickle
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    from friday.imports import pool as pool_module
+
+    # Spawned, not forked: a worker process may have threads (the scheduler) whose locks a fork would copy. A
+    # pool process that dies breaks the pool (BrokenProcessPool): the import stops with an error, never hangs.
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=pool_module.start,
+        initargs=(pickle.dumps(ctx),),
+    )
+    try:
+        ahead: deque = deque()
+        for batch in batches:
+            ahead.append((batch, pool.submit(pool_module.check, batch)))
+            if len(ahead) > workers * 2:
+                yield _unpack(*ahead.popleft())
+        while ahead:
+            yield _unpack(*ahead.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _unpack(rows: list[SourceRow], result: Any) -> list[Checked]:
+    checked = []
+    for row, (empty, problems, state) in zip(rows, result.result(), strict=True):
+        clean = None if state is None else Clean(*state)
+        checked.append(Checked(row=row, clean=clean, problems=problems, empty=empty))
+    return checked
 
 
 def _add_counts(job: ImportJob, counts: Counts) -> None:
@@ -1070,7 +1085,7 @@ def import_undo(*, by: User, job: ImportJob) -> ImportJob:
     for chunk in bulk.chunks(ordered, BATCH):
         worked = bulk.parties_worked_on(chunk, skip=(ImportRecord, ExternalId), own_keys=("import_id",))
         kept |= worked
-        deleted += bulk.party_bulk_delete(by=by, ids=[pk for pk in chunk if pk not in worked], data=data)
+        deleted += bulk.party_bulk_delete(by=by, ids=[pk for pk in chunk if pk not in worked])
     now = clock.now()
     job.status = ImportStatus.UNDONE
     job.undone_at = now

@@ -27,6 +27,7 @@ from friday.accounts.models import Team, User
 from friday.core import clock
 from friday.core.errors import Collector
 from friday.imports.formats import SourceRow
+from friday.parties import normalise
 from friday.parties import services as party_services
 from friday.parties.models import CustomField, FieldType, PartyKind
 from friday.parties.services import AddressIn, PartyIn
@@ -111,7 +112,7 @@ class Context:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Clean:
     """A row as a party would be written: every value normalised and checked."""
 
@@ -139,6 +140,10 @@ class Clean:
     external_id: str = ""
     # Required custom fields with no value: a problem only if the row creates a record (an update keeps them).
     required_missing: list[tuple[str, str]] = field(default_factory=list)
+    # What search matches a new record by, worked out here where rows are checked (in parallel for big files).
+    search_text: str = ""
+    sort_name: str = ""  # the services' sort key of the display name
+    organisation_key: str = ""  # … and of the organisation's name, to find it among existing ones
 
     @property
     def display(self) -> str:
@@ -147,7 +152,7 @@ class Clean:
         return self.name
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     row: SourceRow
     clean: Clean | None = None
@@ -409,6 +414,12 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
     clean.tags = out.tags or []
     clean.custom = out.custom or {}
     clean.addresses = cleaned_addresses
+    if not problems:
+        display = clean.display
+        clean.search_text = party_services.search_text_for(display, clean.emails, clean.phones)
+        clean.sort_name = normalise.sort_key(display)
+        if clean.organisation:
+            clean.organisation_key = normalise.sort_key(clean.organisation)
     return clean
 
 

@@ -22,8 +22,7 @@ from typing import Any, Protocol
 from django.db import models
 
 from friday.accounts.models import User
-from friday.core import clock
-from friday.core.models import DomainEvent
+from friday.core import clock, fastinsert
 from friday.parties import normalise
 from friday.parties.models import (
     Activity,
@@ -69,14 +68,22 @@ class PartyValues(Protocol):
     team_id: int | None
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A party that exists (or will once the batch is written): its id and kind, without loading it."""
+
+    pk: int
+    kind: str
+
+
 @dataclass(eq=False)
 class NewParty:
     values: PartyValues
     owner_id: int
     team_id: int | None
-    # A person's organisation: a saved Party, or a NewParty in the same call (created first, then linked).
-    organisation: Party | NewParty | None = None
-    party: Party | None = None  # set once created
+    # A person's organisation: a saved one, or a NewParty of the same call (ids are reserved first).
+    organisation: Party | Saved | NewParty | None = None
+    party: Saved | None = None  # set once created
     subject: str = ""  # the timeline entry's text
     data: dict = field(default_factory=dict)  # on the timeline entry and the event
 
@@ -85,12 +92,12 @@ class NewParty:
 class Patch:
     party_id: int
     values: PartyValues
-    organisation: Party | NewParty | None = None  # a NewParty must have been created already
+    organisation: Party | Saved | NewParty | None = None  # a NewParty must have been created already
     subject: str = ""
     data: dict = field(default_factory=dict)
 
 
-def _saved(org: Party | NewParty | None) -> Party | None:
+def _saved(org: Party | Saved | NewParty | None) -> Party | Saved | None:
     if isinstance(org, NewParty):
         if org.party is None:
             raise ValueError("an organisation must be created before the people linked to it")
@@ -112,100 +119,123 @@ def _display(kind: str, given: str, family: str, name: str) -> str:
 # --- create -----------------------------------------------------------------------------------------------------
 
 
-def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Party]:
+def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Saved]:
     """Create these parties with everything they carry. Organisations given as `organisation` must be saved
-    first (or come earlier in `items`: they are created in the same statement, before their people)."""
+    first, or be items of the same call: ids are reserved before anything is written, so links resolve."""
     if not items:
         return []
     now = clock.now()
     today = clock.today()
-    parties = []
-    for item in items:
+    ids = fastinsert.reserve_ids(Party, len(items))
+    party_rows: list[tuple] = []
+    parties: list[Saved] = []
+    for pk, item in zip(ids, items, strict=True):
         v = item.values
         display = _display(v.kind, v.given, v.family, v.name)
         customer_since = v.customer_since
         if customer_since is None and RoleName.CUSTOMER in v.roles:
             customer_since = today
-        parties.append(
-            Party(
-                kind=v.kind,
-                given_name=v.given if v.kind == PartyKind.PERSON else "",
-                family_name=v.family if v.kind == PartyKind.PERSON else "",
-                display_name=display,
-                sort_name=normalise.sort_key(display),
-                birthday=v.birthday,
-                customer_since=customer_since,
-                time_zone=v.time_zone or "",
-                owner_id=item.owner_id,
-                team_id=item.team_id,
-                email_consent=bool(v.email_consent),
-                do_not_contact=bool(v.do_not_contact),
-                notes=v.notes or "",
-                custom=v.custom or {},
-                search_text=search_text_for(display, v.emails, v.phones),
-                created_at=now,
-                updated_at=now,
-                created_by=by,
+        search_text = getattr(v, "search_text", "") or search_text_for(display, v.emails, v.phones)
+        person = v.kind == PartyKind.PERSON
+        party_rows.append(
+            (
+                pk,
+                v.kind,
+                v.given if person else "",
+                v.family if person else "",
+                display,
+                getattr(v, "sort_name", "") or normalise.sort_key(display),
+                v.birthday,
+                customer_since,
+                v.time_zone or "",
+                item.owner_id,
+                item.team_id,
+                bool(v.email_consent),
+                bool(v.do_not_contact),
+                v.notes or "",
+                v.custom or {},
+                search_text,
+                now,
+                now,
+                by.pk,
             )
         )
-    # Organisations first, so people in the same batch can point at them.
-    orgs = [p for p in parties if p.kind == PartyKind.ORGANISATION]
-    people = [p for p in parties if p.kind != PartyKind.ORGANISATION]
-    Party.objects.bulk_create(orgs)
-    Party.objects.bulk_create(people)
-    for party, item in zip(parties, items, strict=True):
-        item.party = party
+        item.party = Saved(pk=pk, kind=v.kind)
+        parties.append(item.party)
+    fastinsert.insert_rows(Party, PARTY_FIELDS, party_rows)
 
-    emails, phones, roles, addresses, affiliations, party_tags = [], [], [], [], [], []
-    tags = {
-        t.slug: t
-        for t in tags_get_or_create(sorted({t for i in items for t in i.values.tags}, key=str.lower))
-    }
-    for party, item in zip(parties, items, strict=True):
+    emails, phones, roles, addresses, affiliations, party_tags, timeline = [], [], [], [], [], [], []
+    names = sorted({t for i in items for t in i.values.tags}, key=str.lower)
+    tags = {t.slug: t.pk for t in tags_get_or_create(names)} if names else {}
+    for pk, item in zip(ids, items, strict=True):
         v = item.values
-        emails += [EmailAddress(party=party, address=e, is_primary=i == 0) for i, e in enumerate(v.emails)]
-        phones += [Phone(party=party, number=n, is_primary=i == 0) for i, n in enumerate(v.phones)]
-        roles += [PartyRole(party=party, role=r) for r in v.roles]
-        addresses += [Address(party=party, **vars(a)) for a in v.addresses]
-        party_tags += [PartyTag(party=party, tag=tags[t.lower()]) for t in v.tags]
+        emails += [(pk, e, i == 0, "") for i, e in enumerate(v.emails)]
+        phones += [(pk, n, i == 0, "") for i, n in enumerate(v.phones)]
+        roles += [(pk, r) for r in v.roles]
+        addresses += [
+            (pk, a.label, a.line1, a.line2, a.city, a.region, a.postcode, a.country) for a in v.addresses
+        ]
+        party_tags += [(pk, tags[t.lower()]) for t in v.tags]
         org = _saved(item.organisation)
-        if org is not None and party.kind == PartyKind.PERSON:
-            affiliations.append(Affiliation(person=party, organisation_id=org.pk, job_title=v.job_title))
-    EmailAddress.objects.bulk_create(emails)
-    Phone.objects.bulk_create(phones)
-    PartyRole.objects.bulk_create(roles)
-    Address.objects.bulk_create(addresses)
-    PartyTag.objects.bulk_create(party_tags)
-    Affiliation.objects.bulk_create(affiliations)
-    Activity.objects.bulk_create(
-        [
-            Activity(
-                party=party,
-                kind=ActivityKind.SYSTEM,
-                event="party.created",
-                subject=(item.subject or f"{party.get_kind_display()} created")[:200],
-                occurred_at=now,
-                created_at=now,
-                author=by,
-                data=item.data,
+        if org is not None and v.kind == PartyKind.PERSON:
+            affiliations.append((pk, org.pk, v.job_title))
+        timeline.append(
+            (
+                pk,
+                ActivityKind.SYSTEM,
+                "party.created",
+                (item.subject or "Created")[:200],
+                "",
+                now,
+                now,
+                by.pk,
+                item.data,
             )
-            for party, item in zip(parties, items, strict=True)
-        ]
+        )
+    fastinsert.insert_rows(EmailAddress, ["party_id", "address", "is_primary", "label"], emails)
+    fastinsert.insert_rows(Phone, ["party_id", "number", "is_primary", "label"], phones)
+    fastinsert.insert_rows(PartyRole, ["party_id", "role"], roles)
+    fastinsert.insert_rows(
+        Address, ["party_id", "label", "line1", "line2", "city", "region", "postcode", "country"], addresses
     )
-    DomainEvent.objects.bulk_create(
-        [
-            DomainEvent(
-                name="party.imported",
-                occurred_at=now,
-                actor=by,
-                subject_type="party",
-                subject_id=party.pk,
-                payload={"action": "created", "kind": party.kind, "roles": item.values.roles, **item.data},
-            )
-            for party, item in zip(parties, items, strict=True)
-        ]
-    )
+    fastinsert.insert_rows(PartyTag, ["party_id", "tag_id"], party_tags)
+    fastinsert.insert_rows(Affiliation, ["person_id", "organisation_id", "job_title"], affiliations)
+    fastinsert.insert_rows(Activity, ACTIVITY_FIELDS, timeline)
     return parties
+
+
+PARTY_FIELDS = [
+    "id",
+    "kind",
+    "given_name",
+    "family_name",
+    "display_name",
+    "sort_name",
+    "birthday",
+    "customer_since",
+    "time_zone",
+    "owner_id",
+    "team_id",
+    "email_consent",
+    "do_not_contact",
+    "notes",
+    "custom",
+    "search_text",
+    "created_at",
+    "updated_at",
+    "created_by_id",
+]
+ACTIVITY_FIELDS = [
+    "party_id",
+    "kind",
+    "event",
+    "subject",
+    "body",
+    "occurred_at",
+    "created_at",
+    "author_id",
+    "data",
+]
 
 
 # --- update -----------------------------------------------------------------------------------------------------
@@ -257,12 +287,11 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
     }
 
     results: list[dict] = []
-    changed_parties: list[Party] = []
+    changed_parties: list[tuple[Party, list[str]]] = []
     new_emails, new_phones, new_roles, new_tags, new_affiliations = [], [], [], [], []
     address_rows: list[tuple[int, Address]] = []
     title_updates: list[tuple[int, int, str]] = []
-    timeline, events = [], []
-    field_names: set[str] = set()
+    timeline: list[tuple] = []
     for patch in patches:
         party = parties.get(patch.party_id)
         v = patch.values
@@ -305,16 +334,10 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
         added_tags = [t for t in v.tags if t.lower() not in tag_slugs[party.pk]]
         if RoleName.CUSTOMER in added_roles and party.customer_since is None:
             set_field("customer_since", today)
-        new_emails += [
-            EmailAddress(party_id=party.pk, address=e, is_primary=i == 0 and not emails[party.pk])
-            for i, e in enumerate(added_emails)
-        ]
-        new_phones += [
-            Phone(party_id=party.pk, number=n, is_primary=i == 0 and not phones[party.pk])
-            for i, n in enumerate(added_phones)
-        ]
-        new_roles += [PartyRole(party_id=party.pk, role=r) for r in added_roles]
-        new_tags += [PartyTag(party_id=party.pk, tag=tags[t.lower()]) for t in added_tags]
+        new_emails += [(party.pk, e, i == 0 and not emails[party.pk], "") for i, e in enumerate(added_emails)]
+        new_phones += [(party.pk, n, i == 0 and not phones[party.pk], "") for i, n in enumerate(added_phones)]
+        new_roles += [(party.pk, r) for r in added_roles]
+        new_tags += [(party.pk, tags[t.lower()].pk) for t in added_tags]
         for a in v.addresses:
             if vars(a) not in addresses[party.pk]:
                 address_rows.append((len(results), Address(party_id=party.pk, **vars(a))))
@@ -323,9 +346,7 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
         if org is not None and party.kind == PartyKind.PERSON:
             current_title = affiliations[party.pk].get(org.pk)
             if current_title is None:
-                new_affiliations.append(
-                    Affiliation(person_id=party.pk, organisation_id=org.pk, job_title=v.job_title)
-                )
+                new_affiliations.append((party.pk, org.pk, v.job_title))
                 change["affiliations"] = [org.pk]
             elif v.job_title and v.job_title != current_title:
                 title_updates.append((party.pk, org.pk, v.job_title))
@@ -347,53 +368,43 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
         if not touched:
             continue
         set_field("updated_at", now)
-        field_names.update(before)
         change["fields"] = {
             name: [_jsonable(old), _jsonable(getattr(party, name))] for name, old in before.items()
         }
-        changed_parties.append(party)
+        changed_parties.append((party, sorted(before)))
         labels = _labels(before, change)
         change["labels"] = labels
+        subject = f"{patch.subject}: {', '.join(labels)}" if patch.subject else f"Changed {', '.join(labels)}"
         timeline.append(
-            Activity(
-                party_id=party.pk,
-                kind=ActivityKind.SYSTEM,
-                event="party.updated",
-                subject=(
-                    f"{patch.subject}: {', '.join(labels)}"
-                    if patch.subject
-                    else f"Changed {', '.join(labels)}"
-                )[:200],
-                occurred_at=now,
-                created_at=now,
-                author=by,
-                data={"fields": labels, **patch.data},
+            (
+                party.pk,
+                ActivityKind.SYSTEM,
+                "party.updated",
+                subject[:200],
+                "",
+                now,
+                now,
+                by.pk,
+                {"fields": labels, **patch.data},
             )
         )
-        events.append(
-            DomainEvent(
-                name="party.imported",
-                occurred_at=now,
-                actor=by,
-                subject_type="party",
-                subject_id=party.pk,
-                payload={"action": "updated", "fields": labels, **patch.data},
-            )
-        )
-    if changed_parties:
-        Party.objects.bulk_update(changed_parties, sorted(field_names), batch_size=500)
-    EmailAddress.objects.bulk_create(new_emails)
-    Phone.objects.bulk_create(new_phones)
-    PartyRole.objects.bulk_create(new_roles)
-    PartyTag.objects.bulk_create(new_tags)
-    Affiliation.objects.bulk_create(new_affiliations)
+    # One UPDATE statement per set of changed columns, run for every party that changed exactly those.
+    groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+    for party, names in changed_parties:
+        groups[tuple(names)].append((*(getattr(party, n) for n in names), party.pk))
+    for columns, rows in groups.items():
+        fastinsert.update_rows(Party, columns, rows)
+    fastinsert.insert_rows(EmailAddress, ["party_id", "address", "is_primary", "label"], new_emails)
+    fastinsert.insert_rows(Phone, ["party_id", "number", "is_primary", "label"], new_phones)
+    fastinsert.insert_rows(PartyRole, ["party_id", "role"], new_roles)
+    fastinsert.insert_rows(PartyTag, ["party_id", "tag_id"], new_tags)
+    fastinsert.insert_rows(Affiliation, ["person_id", "organisation_id", "job_title"], new_affiliations)
     for person_id, org_id, title in title_updates:
         Affiliation.objects.filter(person_id=person_id, organisation_id=org_id).update(job_title=title)
     created_addresses = Address.objects.bulk_create([a for _, a in address_rows])
     for (index, _), address in zip(address_rows, created_addresses, strict=True):
         results[index].setdefault("addresses", []).append(address.pk)
-    Activity.objects.bulk_create(timeline)
-    DomainEvent.objects.bulk_create(events)
+    fastinsert.insert_rows(Activity, ACTIVITY_FIELDS, timeline)
     return results
 
 
@@ -436,7 +447,7 @@ def party_bulk_restore(
     now = clock.now()
     to_save: list[Party] = []
     names: set[str] = set()
-    timeline, events = [], []
+    timeline: list[Activity] = []
     for party_id, change in changes:
         if not change:  # the row matched but brought nothing new: nothing to take back
             continue
@@ -493,22 +504,11 @@ def party_bulk_restore(
                 data={"fields": sorted(restored), **data},
             )
         )
-        events.append(
-            DomainEvent(
-                name="party.import_undone",
-                occurred_at=now,
-                actor=by,
-                subject_type="party",
-                subject_id=party_id,
-                payload={"action": "restored", "fields": sorted(restored), **data},
-            )
-        )
     if to_save:
         Party.objects.bulk_update(to_save, sorted(names), batch_size=500)
         # The search text follows the contact points that are left.
         _refresh_search_text([p.pk for p in to_save])
     Activity.objects.bulk_create(timeline)
-    DomainEvent.objects.bulk_create(events)
     return result
 
 
@@ -553,27 +553,13 @@ def parties_worked_on(
     return found & wanted
 
 
-def party_bulk_delete(*, by: User, ids: list[int], data: dict) -> int:
-    """Delete these parties (and what cascades from them), each with a `party.deleted` event."""
+def party_bulk_delete(*, by: User, ids: list[int]) -> int:
+    """Delete these parties and what cascades from them (the caller records why, e.g. the import's undo)."""
     if not ids:
         return 0
-    now = clock.now()
-    rows = list(Party.objects.filter(pk__in=ids).values_list("id", "display_name", "kind"))
-    DomainEvent.objects.bulk_create(
-        [
-            DomainEvent(
-                name="party.deleted",
-                occurred_at=now,
-                actor=by,
-                subject_type="party",
-                subject_id=pk,
-                payload={"display_name": name, "kind": kind, **data},
-            )
-            for pk, name, kind in rows
-        ]
-    )
-    Party.objects.filter(pk__in=[r[0] for r in rows]).delete()
-    return len(rows)
+    deleted = Party.objects.filter(pk__in=ids).count()
+    Party.objects.filter(pk__in=ids).delete()
+    return deleted
 
 
 def tag_objects(names: list[str]) -> dict[str, Tag]:

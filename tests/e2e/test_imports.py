@@ -35,7 +35,9 @@ def test_upload_a_csv_see_the_preview_run_it_and_read_the_summary(page: Page, li
     expect(page.locator("#draft")).to_contain_text("Google Contacts")
     preview = page.locator("#preview")
     expect(preview.locator('tr[data-row="2"]')).to_contain_text("create")
-    expect(preview.locator('tr[data-row="3"]')).to_contain_text("'grace@example' is not a valid email address")
+    expect(preview.locator('tr[data-row="3"]')).to_contain_text(
+        "'grace@example' is not a valid email address"
+    )
     expect(preview.locator('tr[data-row="4"]')).to_contain_text("Acme, Ltd")
     expect(page.get_by_label("Organization Name")).to_have_value("organisation")
     shot(page, "import-preview")

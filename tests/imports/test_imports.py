@@ -558,3 +558,25 @@ def test_matching_sees_only_what_the_importer_may_see(cast):
     job = run(cast.alice, b"Name,Email\r\nBea Blue,bea@example.com\r\n", match_on="email", on_match="update")
     assert summary(job) == (1, 1, 0, 0, 0)  # Bob's record is not Alice's to update: she gets her own
     assert Party.objects.filter(emails__address="bea@example.com").count() == 2
+
+
+def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast):
+    """Big files have their rows checked by other processes while this one writes: same decisions, same rows."""
+    from friday.imports import services
+    from tests.imports.helpers import upload
+
+    rows = [
+        [f"Person {i}", f"p{i}@example.com" if i % 7 else "bad-email", f"07911 {i % 1000000:06d}"]
+        for i in range(2500)
+    ]
+    results = []
+    for workers in (0, 1):
+        job = upload(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows))
+        job = services.import_start(by=cast.admin, job=job, dry_run=True, enqueue=False)
+        done = services.import_run(job_id=job.pk, workers=workers)
+        assert done is not None
+        results.append(
+            (summary(done), sorted(ImportFailure.objects.filter(job=done).values_list("row", "problems")))
+        )
+    assert results[0] == results[1]
+    assert results[0][0] == (2500, 2142, 0, 0, 358)
