@@ -1069,23 +1069,33 @@ def import_undo(*, by: User, job: ImportJob) -> ImportJob:
             batch = []
     _restore(by, batch, subject, data, restored)
     removed_ids = ExternalId.objects.filter(job=job).delete()[0]
-    created = list(
-        ImportRecord.objects.filter(job=job, action__in=[RecordAction.CREATED, RecordAction.ORGANISATION])
-        .exclude(party=None)
-        .values_list("party_id", flat=True)
+    created = ImportRecord.objects.filter(
+        job=job, action__in=[RecordAction.CREATED, RecordAction.ORGANISATION]
     )
-    gone_created = ImportRecord.objects.filter(
-        job=job, action__in=[RecordAction.CREATED, RecordAction.ORGANISATION], party=None
-    ).count()
+    gone_created = created.filter(party=None).count()
     kept: set[int] = set()
     deleted = 0
     # People first: an organisation the import created is kept only if something outside the import uses it.
-    people = set(Party.objects.filter(pk__in=created, kind=PartyKind.PERSON).values_list("id", flat=True))
-    ordered = [pk for pk in created if pk in people] + [pk for pk in created if pk not in people]
-    for chunk in bulk.chunks(ordered, BATCH):
-        worked = bulk.parties_worked_on(chunk, skip=(ImportRecord, ExternalId), own_keys=("import_id",))
-        kept |= worked
-        deleted += bulk.party_bulk_delete(by=by, ids=[pk for pk in chunk if pk not in worked])
+    for people in (True, False):
+        records = (
+            created.filter(party__kind=PartyKind.PERSON)
+            if people
+            else created.exclude(party__kind=PartyKind.PERSON)
+        )
+        last = 0
+        while True:  # a thousand at a time, in the order they were written: memory stays flat
+            rows = list(
+                records.filter(id__gt=last, party__isnull=False)
+                .order_by("id")
+                .values_list("id", "party_id")[:BATCH]
+            )
+            if not rows:
+                break
+            last = rows[-1][0]
+            chunk = [pid for _, pid in rows if pid is not None]
+            worked = bulk.parties_worked_on(chunk, skip=(ImportRecord, ExternalId), own_keys=("import_id",))
+            kept |= worked
+            deleted += bulk.party_bulk_delete(by=by, ids=[pk for pk in chunk if pk not in worked])
     now = clock.now()
     job.status = ImportStatus.UNDONE
     job.undone_at = now
