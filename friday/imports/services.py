@@ -326,6 +326,7 @@ def _clone(job: ImportJob, *, by: User) -> ImportJob:
 def import_resume(*, by: User, job: ImportJob) -> ImportJob:
     """Queue again a run whose worker stopped (killed, machine restarted): it goes on after the last batch."""
     require_write(by)
+    job = ImportJob.objects.get(pk=job.pk)
     stale = job.heartbeat_at is None or job.heartbeat_at < clock.now() - STALE_AFTER
     if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED) or not stale:
         raise Conflict("This import is not stuck: nothing to resume.", code="import.not_stuck")

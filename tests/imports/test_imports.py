@@ -581,3 +581,34 @@ def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast):
         )
     assert results[0] == results[1]
     assert results[0][0] == (2500, 2142, 0, 0, 358)
+
+
+def test_a_run_killed_half_way_resumes_after_its_last_batch(cast, monkeypatch):
+    """A worker killed mid-import leaves the import running with what it committed; resuming goes on after the
+    last committed batch: every row once, the counts still adding up."""
+    import datetime as dt
+
+    from friday.core import clock
+    from friday.imports import services
+    from friday.imports.models import ImportJob
+
+    monkeypatch.setattr(services, "BATCH", 400)
+    rows = [[f"Person {i:04d}", f"p{i}@example.com"] for i in range(1000)]
+    job = upload(cast.admin, csv_bytes(["Name", "Email"], rows))
+    job = services.import_start(by=cast.admin, job=job, dry_run=False, enqueue=False)
+
+    def killed(current):
+        raise KeyboardInterrupt  # what a SIGKILL looks like from the database: nothing after the commit
+
+    with pytest.raises(KeyboardInterrupt):
+        services.import_run(job_id=job.pk, progress=killed)
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.created) == (ImportStatus.RUNNING, 400, 400)
+    assert services.import_run(job_id=job.pk) is None  # still fresh: another worker may be on it
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=clock.now() - dt.timedelta(minutes=5))
+    services.import_resume(by=cast.admin, job=job)  # the page's Resume button queues it again
+    done = services.import_run(job_id=job.pk)
+    assert done is not None
+    assert summary(done) == (1000, 1000, 0, 0, 0)
+    assert Party.objects.count() == 1000
+    assert EmailAddress.objects.values("address").distinct().count() == 1000
