@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "friday.feedback",
     "friday.insights",
     "friday.duplicates",
+    "friday.imports",
     "friday.web",
 ]
 
@@ -169,6 +170,9 @@ FRIDAY_BOARD_CLOSED_DAYS = int(os.environ.get("FRIDAY_BOARD_CLOSED_DAYS", "30"))
 USE_I18N = True
 USE_TZ = True
 FRIDAY_DEFAULT_REGION = os.environ.get("FRIDAY_DEFAULT_REGION", "GB").upper()
+# Processes that check an import's rows while the worker writes them (big files only); -1: one fewer than the
+# machine's processors, 0: none (all in the worker).
+FRIDAY_IMPORT_WORKERS = int(os.environ.get("FRIDAY_IMPORT_WORKERS", "-1"))
 
 # --- Static files (our own, plus front-end packages from node_modules) -------------------------------------
 STATIC_URL = "static/"

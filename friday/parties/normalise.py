@@ -19,6 +19,35 @@ def no_nul(value: str, field: str) -> str:
     return value
 
 
+# The common shape of an address — dot-atom ASCII local part, letters-digits-hyphens domain labels, a letters-only
+# top-level domain — for which email_validator's answer is known in advance: valid, and the address itself.
+# Anything else (quotes, Unicode, IP literals, odd hyphens, special-use domains) takes the validator's full path.
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})",
+    re.ASCII,
+)
+
+
+def _plain_email(value: str) -> str | None:
+    """The normalised address when it is plainly valid (see _PLAIN_EMAIL), else None: ask the validator.
+
+    An import checks every address of a file: the validator's full path costs ~85 µs, this ~2 µs, and a test
+    compares the two on generated addresses."""
+    lowered = value.lower()
+    match = _PLAIN_EMAIL.fullmatch(lowered)
+    if match is None or len(lowered) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"]
+    if len(domain) > 253 or "--" in domain:  # IDNA forbids "--" in places; leave that to the validator
+        return None
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return lowered
+
+
 def normalise_email(value: str, field: str = "email") -> str:
     """A syntactically valid address, lower-cased. No DNS lookups (they fail offline).
 
@@ -26,6 +55,9 @@ def normalise_email(value: str, field: str = "email") -> str:
     duplicate detection find "Ada@Example.com" and "ada@example.com".
     """
     value = no_nul(value, field).strip()
+    plain = _plain_email(value)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -112,10 +113,18 @@ def _text(errors: Collector, field_name: str, value: str | None, *, max_length: 
 
 
 def _clean_custom(
-    errors: Collector, kind: str, values: dict[str, Any], *, partial: dict[str, Any] | None
+    errors: Collector,
+    kind: str,
+    values: dict[str, Any],
+    *,
+    partial: dict[str, Any] | None,
+    definitions: dict[str, CustomField] | None = None,
 ) -> dict:
-    """Validate custom field values against the admin's definitions; `partial` holds existing values on update."""
-    definitions = {d.key: d for d in CustomField.objects.all()}
+    """Validate custom field values against the admin's definitions; `partial` holds existing values on update.
+
+    `definitions` (key → field) saves the query when one caller validates many rows (an import)."""
+    if definitions is None:
+        definitions = {d.key: d for d in CustomField.objects.all()}
     merged = dict(partial or {})
     for key, value in values.items():
         path = f"custom.{key}"
@@ -182,7 +191,13 @@ def _custom_value(definition: CustomField, value: Any) -> Any:
 
 
 def _clean(
-    errors: Collector, data: PartyIn, kind: str, *, existing_custom: dict | None, creating: bool
+    errors: Collector,
+    data: PartyIn,
+    kind: str,
+    *,
+    existing_custom: dict | None,
+    creating: bool,
+    definitions: dict[str, CustomField] | None = None,
 ) -> _Clean:
     out = _Clean()
     if data.emails is not None:
@@ -232,21 +247,26 @@ def _clean(
             elif tag.lower() not in {t.lower() for t in out.tags}:
                 out.tags.append(tag)
     if data.custom is not None or creating:
-        out.custom = _clean_custom(errors, kind, data.custom or {}, partial=existing_custom)
+        out.custom = _clean_custom(
+            errors, kind, data.custom or {}, partial=existing_custom, definitions=definitions
+        )
     for name in ("birthday", "customer_since"):
         value = getattr(data, name)
         if value is not None and not isinstance(value, dt.date):
             errors.add(name, "Expected a date (YYYY-MM-DD).", code="invalid.date")
         elif value is not None and value > clock.today() and name == "birthday":
             errors.add(name, "A birthday cannot be in the future.", code="invalid.future_date")
-    if data.time_zone:
-        import zoneinfo
-
-        if data.time_zone not in zoneinfo.available_timezones():
-            errors.add(
-                "time_zone", "Give a time zone by its name, e.g. Europe/London.", code="invalid.time_zone"
-            )
+    if data.time_zone and data.time_zone not in _time_zones():
+        errors.add("time_zone", "Give a time zone by its name, e.g. Europe/London.", code="invalid.time_zone")
     return out
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """The IANA names this machine knows: read from disk once, not on every write (an import checks many)."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _check_ownership(errors: Collector, by: User, owner: User | None, team: Team | None) -> None:

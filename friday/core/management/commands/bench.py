@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from django.conf import settings
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(
             dest="action",
             required=True,
-            metavar="{generate,run,processes,jobs,billing,insights,automation,clv,dedupe}",
+            metavar="{generate,run,processes,jobs,billing,insights,automation,clv,dedupe,import}",
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -86,6 +87,15 @@ class Command(BaseCommand):
             "--plant", type=int, default=1000, help="Pairs of people made to share an email or a phone first"
         )
         dedupe.add_argument("--seed", type=int, default=1)
+        imp = actions.add_parser(
+            "import", help="CSV import rate with validation and matching; memory on a big file"
+        )
+        imp.add_argument("--rows", type=int, default=100_000, help="Rows of the timed import")
+        imp.add_argument("--big", type=int, default=1_000_000, help="Rows of the memory run (0: skip it)")
+        imp.add_argument("--on-match", default="update", choices=["skip", "update", "create"])
+        imp.add_argument("--seed", type=int, default=1)
+        imp.add_argument("--child", help=argparse.SUPPRESS)
+        imp.add_argument("--undo-child", type=int, help=argparse.SUPPRESS)
         bill = actions.add_parser("billing", help="Invoices: the overdue sweep, the list by status, the PDF")
         bill.add_argument("--generate", action="store_true", help="Generate the invoices first")
         bill.add_argument("--invoices", type=int, default=200_000)
@@ -105,7 +115,28 @@ class Command(BaseCommand):
         # A wide table even when the output goes to a file or a pipe.
         console = Console() if sys.stdout.isatty() else Console(width=130)
         try:
-            if action == "jobs":
+            if action == "import":
+                import json
+
+                from bench import imports
+
+                if options["child"]:
+                    self.stdout.write(json.dumps(imports.child(options["child"], options["on_match"])))
+                    return
+                if options["undo_child"]:
+                    self.stdout.write(json.dumps(imports.undo_child(options["undo_child"])))
+                    return
+                imports.report(
+                    imports.run(
+                        rows=options["rows"],
+                        big=options["big"],
+                        on_match=options["on_match"],
+                        seed=options["seed"],
+                        console=console,
+                    ),
+                    console,
+                )
+            elif action == "jobs":
                 from bench import jobs
 
                 made = None

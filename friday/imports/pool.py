@@ -1,0 +1,39 @@
+"""The processes that check a big import's rows while the worker writes them.
+
+Kept free of Django imports at module level: a spawned process imports this module to find its functions
+before Django is set up, and sets Django up itself (`start`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any
+
+_CONTEXT: Any = None
+_FIELDS: tuple[str, ...] = ()
+
+
+def start(context_bytes: bytes) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "friday.settings")
+    import django
+
+    django.setup()
+    from friday.imports.validate import Clean
+
+    global _CONTEXT, _FIELDS
+    _CONTEXT = pickle.loads(context_bytes)  # noqa: S301  (our own object, from the parent process)
+    _FIELDS = tuple(Clean.__slots__)
+
+
+def check(rows: list) -> list[tuple]:
+    """Check rows; send back only what the rows do not already hold (half the pickling)."""
+    from friday.imports.validate import check_row
+
+    out = []
+    for row in rows:
+        checked = check_row(row, _CONTEXT)
+        clean = checked.clean
+        state = None if clean is None else tuple(getattr(clean, name) for name in _FIELDS)
+        out.append((checked.empty, checked.problems, state))
+    return out

@@ -1,0 +1,614 @@
+"""Importing parties: real export formats, bad input, matching, dry runs, undo — summaries that always add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from friday.core.errors import FridayError, PermissionDenied
+from friday.imports.models import ExternalId, ImportFailure, ImportRecord, ImportStatus
+from friday.imports.services import failures_rows
+from friday.parties.models import (
+    Activity,
+    Address,
+    Affiliation,
+    CustomField,
+    EmailAddress,
+    Party,
+    PartyRole,
+    PartyTag,
+    Phone,
+)
+from friday.parties.services import custom_field_create
+from tests.conftest import make_person
+from tests.imports.helpers import GOOGLE_HEADER, OUTLOOK_HEADER, csv_bytes, run, summary, upload
+from tests.imports.test_reading import VCARD_30, VCARD_40
+
+pytestmark = pytest.mark.django_db
+
+
+def _google_rows() -> list[dict[str, str]]:
+    return [
+        {
+            "First Name": "Ada",
+            "Last Name": "Lovelace",
+            "Organization Name": "Analytical Engines",
+            "Organization Title": "Programmer",
+            "Birthday": "1815-12-10",
+            "Notes": "Met at the Royal Society.\nLikes numbers.",
+            "Labels": "* myContacts ::: Friends ::: Mathematicians",
+            "E-mail 1 - Label": "* Home",
+            "E-mail 1 - Value": "Ada@Example.com",
+            "E-mail 2 - Value": "ada@work.example",
+            "Phone 1 - Label": "Mobile",
+            "Phone 1 - Value": "07911 123456",
+            "Address 1 - Label": "Home",
+            "Address 1 - Formatted": "12 St James's Square\nLondon SW1Y 4JH",
+            "Address 1 - Street": "12 St James's Square",
+            "Address 1 - City": "London",
+            "Address 1 - Postal Code": "SW1Y 4JH",
+            "Address 1 - Country": "United Kingdom",
+        },
+        {
+            "First Name": "Grace",
+            "Middle Name": "Brewster",
+            "Last Name": "Hopper",
+            "Organization Name": "US Navy",
+            "E-mail 1 - Value": "grace@navy.example ::: g@example.org",
+            "Phone 1 - Value": "+1 202 555 0143",
+        },
+        {"Organization Name": "Acme Ltd", "E-mail 1 - Value": "hello@acme.example"},
+    ]
+
+
+def test_google_contacts_csv_is_recognised_and_imported(cast):
+    job = upload(cast.alice, csv_bytes(GOOGLE_HEADER, _google_rows()), "contacts.csv")
+    assert job.detected == "Google Contacts"
+    mapped = dict(zip(job.headers, job.mapping, strict=True))
+    assert mapped["First Name"] == "given_name"
+    assert mapped["E-mail 1 - Value"] == "email" and mapped["E-mail 2 - Value"] == "email"
+    assert mapped["E-mail 1 - Label"] == "" and mapped["Address 1 - Formatted"] == ""
+    assert mapped["Organization Name"] == "organisation" and mapped["Labels"] == "tags"
+    assert mapped["Address 1 - Postal Code"] == "address.1.postcode"
+
+    job = run(cast.alice, csv_bytes(GOOGLE_HEADER, _google_rows()), "contacts.csv")
+    assert summary(job) == (3, 3, 0, 0, 0)
+    assert job.organisations_created == 2  # Analytical Engines and US Navy; Acme Ltd is a row itself
+    ada = Party.objects.get(display_name="Ada Lovelace")
+    assert ada.owner == cast.alice and ada.team == cast.red
+    assert list(ada.emails.values_list("address", "is_primary")) == [
+        ("ada@example.com", True),
+        ("ada@work.example", False),
+    ]
+    assert list(ada.phones.values_list("number", flat=True)) == ["+447911123456"]
+    assert ada.birthday == dt.date(1815, 12, 10)
+    assert ada.notes == "Met at the Royal Society.\nLikes numbers."
+    assert sorted(ada.party_tags.values_list("tag__name", flat=True)) == ["Friends", "Mathematicians"]
+    address = ada.addresses.get()
+    assert (address.line1, address.city, address.postcode, address.country, address.label) == (
+        "12 St James's Square",
+        "London",
+        "SW1Y 4JH",
+        "GB",
+        "home",
+    )
+    link = Affiliation.objects.get(person=ada)
+    assert (link.organisation.display_name, link.job_title) == ("Analytical Engines", "Programmer")
+    grace = Party.objects.get(family_name="Hopper")
+    assert grace.given_name == "Grace Brewster"
+    assert sorted(grace.emails.values_list("address", flat=True)) == ["g@example.org", "grace@navy.example"]
+    acme = Party.objects.get(display_name="Acme Ltd")
+    assert acme.kind == "organisation"
+    assert "ada@example.com" in ada.search_text and "07911123456" in ada.search_text
+    entry = Activity.objects.get(party=ada, event="party.created")
+    assert entry.subject == f"Imported from contacts.csv (import #{job.pk}), row 2"
+    assert ImportRecord.objects.filter(job=job).count() == 5
+
+
+def test_outlook_csv_is_recognised_title_is_an_honorific(cast):
+    rows = [
+        {
+            "Title": "Dr",
+            "First Name": "Ada",
+            "Last Name": "Lovelace",
+            "Company": "Analytical Engines",
+            "Job Title": "Programmer",
+            "Business Street": "1 Engine Way",
+            "Business City": "Manchester",
+            "Business Postal Code": "M1 1AA",
+            "Business Country/Region": "England",
+            "Business Phone": "0161 496 0000",
+            "Mobile Phone": "07911 123456",
+            "E-mail Address": "ada@example.com",
+            "E-mail Display Name": "Ada Lovelace (ada@example.com)",
+            "Birthday": "10/12/1815",
+            "Categories": "Friends;Customers",
+        }
+    ]
+    content = csv_bytes(OUTLOOK_HEADER, rows)
+    job = upload(cast.admin, content, "outlook.csv")
+    assert job.detected == "Outlook"
+    mapped = dict(zip(job.headers, job.mapping, strict=True))
+    assert mapped["Title"] == "" and mapped["Job Title"] == "job_title"
+    assert mapped["Business Street"] == "address.work.street" and mapped["Home City"] == "address.home.city"
+    job = run(cast.admin, content, "outlook.csv")
+    assert summary(job) == (1, 1, 0, 0, 0)
+    ada = Party.objects.get(display_name="Ada Lovelace")
+    assert list(ada.phones.values_list("number", flat=True)) == ["+441614960000", "+447911123456"]
+    assert ada.birthday == dt.date(1815, 12, 10)  # day first: the business is in GB
+    address = ada.addresses.get()
+    assert (address.line1, address.city, address.country, address.label) == (
+        "1 Engine Way",
+        "Manchester",
+        "GB",
+        "work",
+    )
+    assert sorted(ada.party_tags.values_list("tag__name", flat=True)) == ["Customers", "Friends"]
+
+
+def test_xlsx_file_imports_like_a_csv(cast):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Email", "Phone", "Customer since", "Roles"])
+    sheet.append(["Ada Lovelace", "ada@example.com", "+447911123456", dt.datetime(2024, 3, 1), "customer"])
+    sheet.append(["Charles Babbage", "charles@example.com", 441614960000, None, "supplier; partner"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    job = run(cast.admin, buffer.getvalue(), "people.xlsx")
+    assert job.file_format == "xlsx"
+    assert summary(job) == (2, 2, 0, 0, 0)
+    ada = Party.objects.get(display_name="Ada Lovelace")
+    assert ada.customer_since == dt.date(2024, 3, 1)
+    assert list(ada.roles.values_list("role", flat=True)) == ["customer"]
+    charles = Party.objects.get(family_name="Babbage")
+    assert sorted(charles.roles.values_list("role", flat=True)) == ["partner", "supplier"]
+    # A number cell (a phone typed without its "+") is read as text, digits only: still the right number.
+    assert list(charles.phones.values_list("number", flat=True)) == ["+441614960000"]
+
+
+def test_vcards_30_and_40_import_people_and_organisations(cast):
+    job = run(cast.admin, (VCARD_30 + VCARD_40).encode(), "contacts.vcf")
+    assert job.detected == "vCard"
+    assert summary(job) == (2, 2, 0, 0, 0)
+    ada = Party.objects.get(family_name="Lovelace")
+    assert ada.given_name == "Ada Augusta"
+    assert sorted(ada.emails.values_list("address", flat=True)) == ["ada.home@example.com", "ada@example.com"]
+    assert ada.emails.get(is_primary=True).address == "ada@example.com"
+    assert list(ada.phones.values_list("number", flat=True)) == ["+447911123456", "+441614960000"]
+    assert ada.addresses.get().line2 == "Flat 2"
+    assert Affiliation.objects.get(person=ada).organisation.display_name == "Analytical Engines"
+    acme = Party.objects.get(display_name="Acme Widgets Ltd")
+    assert acme.kind == "organisation"
+    assert acme.notes == "A long note that is folded across two lines by the writer."
+    assert ExternalId.objects.get(party=ada).external_id == "urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_latin1_and_utf16_files_keep_their_accents(cast, encoding):
+    content = csv_bytes(
+        ["First name", "Last name", "Email"], [["José", "Müller", "jose@example.com"]], encoding=encoding
+    )
+    job = run(cast.admin, content)
+    assert summary(job) == (1, 1, 0, 0, 0)
+    assert Party.objects.get().display_name == "José Müller"
+
+
+def test_ragged_rows_fail_alone_and_the_rest_import(cast):
+    content = b"Name,Email\r\nAda Lovelace,ada@example.com\r\nGrace Hopper\r\nAlan Turing,alan@example.com,extra\r\n"
+    job = run(cast.admin, content)
+    assert summary(job) == (3, 1, 0, 0, 2)
+    rows = sorted(ImportFailure.objects.filter(job=job).values_list("row", flat=True))
+    assert rows == [3, 4]
+
+
+def test_embedded_newlines_and_quotes_survive(cast):
+    content = b'Name,Notes\r\n"Babbage, Charles","He said ""engines"".\r\nTwice."\r\n'
+    job = run(cast.admin, content)
+    assert summary(job) == (1, 1, 0, 0, 0)
+    charles = Party.objects.get()
+    assert (charles.given_name, charles.family_name) == ("Charles", "Babbage")
+    assert charles.notes == 'He said "engines".\r\nTwice.'
+
+
+def test_a_one_megabyte_cell_is_refused_for_its_row_with_its_length(cast):
+    big = "n" * (1024 * 1024)
+    content = csv_bytes(
+        ["Name", "Notes", "Unused"], [["Ada Lovelace", big, ""], ["Grace Hopper", "short", big]]
+    )
+    job = run(cast.admin, content, mapping={"Unused": ""})
+    assert summary(job) == (2, 1, 0, 0, 1)
+    failure = ImportFailure.objects.get(job=job)
+    assert failure.problems == [["Notes", "At most 10000 characters (this has 1048576)."]]
+    assert len(failure.values[1]) == 1024 * 1024  # the report keeps the cell whole
+    assert Party.objects.get().display_name == "Grace Hopper"  # a big cell in a column not imported is fine
+
+
+def test_empty_file_and_header_only_are_refused_with_clear_messages(cast):
+    with pytest.raises(FridayError, match="The file is empty"):
+        upload(cast.admin, b"")
+    with pytest.raises(FridayError, match=r"header row \(2 columns: Name, Email\) but no rows under it"):
+        upload(cast.admin, b"Name,Email\r\n")
+
+
+def test_2001_rows_import_2001(cast):
+    rows = [[f"Person {i:04d}", f"p{i}@example.com"] for i in range(2001)]
+    job = run(cast.admin, csv_bytes(["Name", "Email"], rows))
+    assert summary(job) == (2001, 2001, 0, 0, 0)
+    assert Party.objects.count() == 2001
+    assert EmailAddress.objects.count() == 2001
+
+
+def test_empty_rows_are_counted_as_skipped(cast):
+    job = run(cast.admin, b"Name,Email\r\nAda Lovelace,ada@example.com\r\n,\r\n\r\nGrace Hopper,\r\n")
+    assert summary(job) == (4, 2, 0, 2, 0)
+    assert job.skipped_empty == 2
+
+
+def _existing(cast):
+    return make_person(
+        cast.admin, "Ada", "Lovelace", emails=["ada@example.com"], phones=["+447911123456"], notes="Before"
+    )
+
+
+@pytest.mark.parametrize(
+    ("on_match", "expected", "parties"),
+    [("skip", (2, 1, 0, 1, 0), 2), ("update", (2, 1, 1, 0, 0), 2), ("create", (2, 2, 0, 0, 0), 3)],
+)
+def test_match_by_email_create_update_or_skip(cast, on_match, expected, parties):
+    ada = _existing(cast)
+    content = csv_bytes(
+        ["Name", "Email", "Phone", "Notes", "Tags"],
+        [
+            ["Ada King", "ADA@example.com", "0161 496 0000", "After", "vip"],
+            ["Grace Hopper", "grace@example.com", "", "", ""],
+        ],
+    )
+    job = run(cast.admin, content, match_on="email", on_match=on_match)
+    assert summary(job) == expected
+    assert Party.objects.count() == parties
+    ada.refresh_from_db()
+    if on_match == "update":
+        assert ada.display_name == "Ada King"
+        assert ada.notes == "After"
+        assert list(ada.phones.values_list("number", flat=True)) == ["+447911123456", "+441614960000"]
+        assert list(ada.party_tags.values_list("tag__slug", flat=True)) == ["vip"]
+        record = ImportRecord.objects.get(job=job, action="updated")
+        assert record.changes["fields"]["notes"] == ["Before", "After"]
+    else:
+        assert (ada.display_name, ada.notes) == ("Ada Lovelace", "Before")
+
+
+def test_match_by_phone_and_by_the_sources_id(cast):
+    ada = _existing(cast)
+    job = run(cast.admin, b"Name,Phone\r\nAda L,+44 7911 123456\r\n", match_on="phone", on_match="update")
+    assert summary(job) == (1, 0, 1, 0, 0)
+    header = [
+        "Record ID",
+        "First Name",
+        "Last Name",
+        "Email",
+        "Phone Number",
+        "Company Name",
+        "Contact owner",
+    ]
+    first = csv_bytes(header, [["501", "Grace", "Hopper", "grace@example.com", "", "", ""]])
+    job = run(cast.admin, first, "hubspot.csv")
+    assert (job.detected, job.source, job.match_on) == ("HubSpot", "hubspot", "external_id")
+    assert summary(job) == (1, 1, 0, 0, 0)
+    grace = Party.objects.get(family_name="Hopper")
+    again = csv_bytes(header, [["501", "Grace", "Hopper", "grace@navy.example", "", "US Navy", "alice"]])
+    job = run(cast.admin, again, "hubspot.csv", on_match="update")
+    assert summary(job) == (1, 0, 1, 0, 0)
+    grace.refresh_from_db()
+    assert sorted(grace.emails.values_list("address", flat=True)) == [
+        "grace@example.com",
+        "grace@navy.example",
+    ]
+    assert grace.owner == cast.alice
+    assert Affiliation.objects.get(person=grace).organisation.display_name == "US Navy"
+    assert ada.pk != grace.pk
+
+
+def test_rows_of_one_file_match_each_other(cast):
+    content = csv_bytes(
+        ["Name", "Email", "Tags"],
+        [
+            ["Ada Lovelace", "ada@example.com", "a"],
+            ["Ada King", "ada@example.com", "b"],
+            ["Grace", "g@example.com", ""],
+        ],
+    )
+    dry = run(cast.admin, content, match_on="email", on_match="update", dry_run=True)
+    real = run(cast.admin, content, match_on="email", on_match="update")
+    assert summary(dry) == summary(real) == (3, 2, 1, 0, 0)
+    ada = Party.objects.get(emails__address="ada@example.com")
+    assert ada.display_name == "Ada King"
+    assert sorted(ada.party_tags.values_list("tag__slug", flat=True)) == ["a", "b"]
+
+
+def _snapshot() -> dict:
+    """Every party table's rows and the fields an import touches (timeline entries aside: counted apart)."""
+    parties = list(
+        Party.objects.order_by("id").values_list(
+            "id",
+            "kind",
+            "given_name",
+            "family_name",
+            "display_name",
+            "sort_name",
+            "birthday",
+            "customer_since",
+            "notes",
+            "custom",
+            "owner_id",
+            "team_id",
+            "search_text",
+            "updated_at",
+            "email_consent",
+        )
+    )
+    return {
+        "parties": parties,
+        "emails": list(EmailAddress.objects.order_by("id").values_list("party_id", "address", "is_primary")),
+        "phones": list(Phone.objects.order_by("id").values_list("party_id", "number", "is_primary")),
+        "addresses": list(Address.objects.order_by("id").values_list("party_id", "line1", "city", "country")),
+        "roles": list(PartyRole.objects.order_by("id").values_list("party_id", "role")),
+        "tags": list(PartyTag.objects.order_by("id").values_list("party_id", "tag__slug")),
+        "affiliations": list(
+            Affiliation.objects.order_by("id").values_list("person_id", "organisation_id", "job_title")
+        ),
+        "external_ids": list(
+            ExternalId.objects.order_by("id").values_list("source", "external_id", "party_id")
+        ),
+    }
+
+
+def _mixed_file() -> bytes:
+    return csv_bytes(
+        [
+            "Name",
+            "Email",
+            "Phone",
+            "Company",
+            "Job title",
+            "Notes",
+            "Tags",
+            "Roles",
+            "Birthday",
+            "Street",
+            "City",
+            "Id",
+        ],
+        [
+            [
+                "Ada King",
+                "ada@example.com",
+                "0161 496 0000",
+                "Analytical Engines",
+                "Countess",
+                "After",
+                "vip",
+                "customer",
+                "1815-12-10",
+                "1 Engine Way",
+                "London",
+                "A1",
+            ],
+            ["Grace Hopper", "grace@example.com", "", "US Navy", "Admiral", "", "navy", "", "", "", "", "G1"],
+            ["Bad Row", "not-an-email", "", "", "", "", "", "", "", "", "", ""],
+            [
+                "Charles Babbage",
+                "charles@example.com",
+                "",
+                "Analytical Engines",
+                "",
+                "",
+                "",
+                "supplier",
+                "",
+                "",
+                "",
+                "",
+            ],
+        ],
+    )
+
+
+def test_dry_run_writes_nothing_and_predicts_the_real_run(cast):
+    _existing(cast)
+    before = _snapshot()
+    activities = Activity.objects.count()
+    dry = run(cast.admin, _mixed_file(), match_on="email", on_match="update", dry_run=True)
+    assert _snapshot() == before
+    assert Activity.objects.count() == activities
+    assert ImportRecord.objects.filter(job=dry).count() == 0
+    assert dry.status == ImportStatus.DONE
+    real = run(cast.admin, _mixed_file(), match_on="email", on_match="update")
+    assert summary(dry) == summary(real) == (4, 2, 1, 0, 1)
+    assert dry.organisations_created == real.organisations_created == 2
+
+
+def test_undo_puts_the_database_back_exactly(cast):
+    ada = _existing(cast)
+    bob = make_person(cast.admin, "Bob", "Untouched", emails=["bob@example.com"])
+    before = _snapshot()
+    job = run(cast.admin, _mixed_file(), match_on="email", on_match="update")
+    assert summary(job) == (4, 2, 1, 0, 1)
+    assert _snapshot() != before
+    ada.refresh_from_db()
+    assert ada.display_name == "Ada King"
+    from friday.imports.services import import_undo
+
+    job = import_undo(by=cast.admin, job=job)
+    assert job.status == ImportStatus.UNDONE
+    assert _snapshot() == before
+    assert job.undo_summary["deleted"] == 4  # Grace, Charles and the two organisations
+    assert job.undo_summary["restored"] == 1
+    ada.refresh_from_db()
+    assert (ada.display_name, ada.notes) == ("Ada Lovelace", "Before")
+    entries = list(Activity.objects.filter(party=ada).order_by("id").values_list("event", flat=True))
+    assert entries == ["party.created", "party.updated", "party.updated"]  # created, the import, its undo
+    assert Party.objects.filter(pk=bob.pk).exists()
+
+
+def test_undo_keeps_what_was_worked_on_and_later_edits(cast):
+    from friday.imports.services import import_undo
+    from friday.parties.services import PartyIn, activity_log, party_update
+
+    ada = _existing(cast)
+    job = run(cast.admin, _mixed_file(), match_on="email", on_match="update")
+    grace = Party.objects.get(family_name="Hopper")
+    activity_log(by=cast.admin, party=grace, kind="call", subject="Called about the order")
+    party_update(by=cast.admin, party=ada, data=PartyIn(notes="Edited by hand"))
+    job = import_undo(by=cast.admin, job=job)
+    navy = Party.objects.get(display_name="US Navy")  # created for Grace's company: kept with her
+    assert job.undo_summary["kept"] == sorted([grace.pk, navy.pk])
+    assert Party.objects.filter(pk=grace.pk).exists()
+    assert not Party.objects.filter(family_name="Babbage").exists()
+    ada.refresh_from_db()
+    assert ada.notes == "Edited by hand"  # a later edit is not overwritten
+    assert ada.display_name == "Ada Lovelace"  # what still held the imported value is put back
+    assert job.undo_summary["kept_fields"] == 1
+
+
+def test_failed_rows_report_has_row_column_reason_and_the_row(cast, web_for):
+    content = csv_bytes(
+        ["Name", "Email", "Birthday"],
+        [
+            ["Ada Lovelace", "ada@example", "31/02/1990"],
+            ["=cmd|' /C calc'!A0", "x@example.com", ""],
+            ["Grace Hopper", "g@example.com", ""],
+        ],
+    )
+    job = run(cast.admin, content)
+    assert summary(job) == (3, 2, 0, 0, 1)
+    lines = list(failures_rows(job))
+    assert [line[:2] for line in lines] == [[2, "Email"], [2, "Birthday"]]
+    assert "'31/02/1990' is not a real date" in lines[1][2]
+    response = web_for(cast.admin).get(f"/imports/{job.pk}/failed-rows.csv")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0] == "row,column,reason,Name,Email,Birthday"
+    assert body.splitlines()[1].startswith("2,Email,")
+    formula = Party.objects.get(emails__address="x@example.com")
+    assert formula.display_name.startswith("=cmd")  # stored as typed; exports neutralise it
+
+
+def test_required_custom_fields_fail_created_rows_only(cast):
+    custom_field_create(
+        by=cast.admin,
+        key="vat",
+        label="VAT number",
+        field_type="text",
+        required=True,
+        applies_to="organisation",
+    )
+    custom_field_create(by=cast.admin, key="visits", label="Visits", field_type="number")
+    content = csv_bytes(
+        ["Company", "VAT number", "Visits"],
+        [["Acme Ltd", "GB123", "3"], ["Beta Ltd", "", ""], ["Gamma Ltd", "GB9", "x"]],
+    )
+    job = run(cast.admin, content)
+    assert summary(job) == (3, 1, 0, 0, 2)
+    problems = {f.row: f.problems for f in ImportFailure.objects.filter(job=job)}
+    assert problems[3] == [["VAT number", "VAT number is required."]]
+    assert problems[4] == [["Visits", "Visits: 'x' is not a number (write it like 1234.50)."]]
+    assert Party.objects.get().custom == {"vat": "GB123", "visits": "3"}
+    again = run(
+        cast.admin,
+        csv_bytes(["Company", "Visits", "VAT number"], [["Acme Ltd", "4", ""]]),
+        mapping={"Company": "organisation"},
+        match_on="",
+        on_match="update",
+    )
+    assert summary(again) == (1, 0, 0, 0, 1)  # no match rule: it would create, and the VAT number is required
+    assert CustomField.objects.count() == 2
+
+
+def test_read_only_users_cannot_import(cast):
+    with pytest.raises(PermissionDenied):
+        upload(cast.reader, b"Name\r\nAda\r\n")
+
+
+def test_members_own_their_imports_and_cannot_give_records_to_other_teams(cast):
+    content = csv_bytes(
+        ["Name", "Owner", "Team"],
+        [
+            ["Ada Lovelace", "", ""],
+            ["Grace Hopper", "bob", ""],
+            ["Alan Turing", "", "Blue"],
+            ["Joan Clarke", "olga", "Red"],
+        ],
+    )
+    job = run(cast.alice, content)
+    assert summary(job) == (4, 2, 0, 0, 2)
+    ada = Party.objects.get(family_name="Lovelace")
+    assert (ada.owner, ada.team) == (cast.alice, cast.red)
+    joan = Party.objects.get(family_name="Clarke")
+    assert (joan.owner, joan.team) == (cast.olga, cast.red)
+    reasons = {f.row: f.problems[0][1] for f in ImportFailure.objects.filter(job=job)}
+    assert reasons[3] == "bob is not in your teams: you can give records only to your teams."
+    assert reasons[4] == "You are not in the team 'Blue': you cannot file records there."
+
+
+def test_matching_sees_only_what_the_importer_may_see(cast):
+    make_person(cast.bob, "Bea", "Blue", emails=["bea@example.com"])
+    job = run(cast.alice, b"Name,Email\r\nBea Blue,bea@example.com\r\n", match_on="email", on_match="update")
+    assert summary(job) == (1, 1, 0, 0, 0)  # Bob's record is not Alice's to update: she gets her own
+    assert Party.objects.filter(emails__address="bea@example.com").count() == 2
+
+
+def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast):
+    """Big files have their rows checked by other processes while this one writes: same decisions, same rows."""
+    from friday.imports import services
+    from tests.imports.helpers import upload
+
+    rows = [
+        [f"Person {i}", f"p{i}@example.com" if i % 7 else "bad-email", f"07911 {i % 1000000:06d}"]
+        for i in range(2500)
+    ]
+    results = []
+    for workers in (0, 1):
+        job = upload(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows))
+        job = services.import_start(by=cast.admin, job=job, dry_run=True, enqueue=False)
+        done = services.import_run(job_id=job.pk, workers=workers)
+        assert done is not None
+        results.append(
+            (summary(done), sorted(ImportFailure.objects.filter(job=done).values_list("row", "problems")))
+        )
+    assert results[0] == results[1]
+    assert results[0][0] == (2500, 2142, 0, 0, 358)
+
+
+def test_a_run_killed_half_way_resumes_after_its_last_batch(cast, monkeypatch):
+    """A worker killed mid-import leaves the import running with what it committed; resuming goes on after the
+    last committed batch: every row once, the counts still adding up."""
+    import datetime as dt
+
+    from friday.core import clock
+    from friday.imports import services
+    from friday.imports.models import ImportJob
+
+    monkeypatch.setattr(services, "BATCH", 400)
+    rows = [[f"Person {i:04d}", f"p{i}@example.com"] for i in range(1000)]
+    job = upload(cast.admin, csv_bytes(["Name", "Email"], rows))
+    job = services.import_start(by=cast.admin, job=job, dry_run=False, enqueue=False)
+
+    def killed(current):
+        raise KeyboardInterrupt  # what a SIGKILL looks like from the database: nothing after the commit
+
+    with pytest.raises(KeyboardInterrupt):
+        services.import_run(job_id=job.pk, progress=killed)
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.created) == (ImportStatus.RUNNING, 400, 400)
+    assert services.import_run(job_id=job.pk) is None  # still fresh: another worker may be on it
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=clock.now() - dt.timedelta(minutes=5))
+    services.import_resume(by=cast.admin, job=job)  # the page's Resume button queues it again
+    done = services.import_run(job_id=job.pk)
+    assert done is not None
+    assert summary(done) == (1000, 1000, 0, 0, 0)
+    assert Party.objects.count() == 1000
+    assert EmailAddress.objects.values("address").distinct().count() == 1000
