@@ -823,8 +823,8 @@ def best_staff(*, user: User, start: dt.date, end: dt.date) -> list[StaffRow]:
         by_person[pk].append(score)
     home = settings.FRIDAY_CURRENCY
     for metric in (
-        CustomerMetrics.objects.filter(party__owner_id__in=ids)
-        .values("party__owner_id")
+        CustomerMetrics.objects.filter(owner_id__in=ids)
+        .values("owner_id")
         .annotate(
             n=Count("party"),
             revenue=Sum("revenue"),
@@ -835,7 +835,7 @@ def best_staff(*, user: User, start: dt.date, end: dt.date) -> list[StaffRow]:
         )
         .order_by()
     ):
-        row = rows[metric["party__owner_id"]]
+        row = rows[metric["owner_id"]]
         row.customers, row.at_risk, row.nps_answers = metric["n"], metric["risky"], metric["answers"]
         row.revenue = round_money(Decimal(metric["revenue"] or 0), home)
         row.gross_profit = round_money(Decimal(metric["profit"] or 0), home)

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
 from friday.accounts.models import User
-from friday.accounts.scoping import visible_q
 from friday.core import clock
 from friday.core.money import round_money
 from friday.core.pagination import Page, keyset_page
@@ -119,12 +118,10 @@ class Segments:
 
 
 def _metrics_for_totals(user: User) -> Any:
-    """The rows `user` may see, for a sum over all of them: for a member, the visible parties first and then
-    their rows by key. (Joining each row to its party, as `metrics_visible` does for lists that stop after a
-    page, made SQLite look up the party of every row: 270 ms against 90 ms at 100k customers.)"""
-    if not user.is_active or user.sees_all:
-        return metrics_visible(user)
-    return CustomerMetrics.objects.filter(party_id__in=Party.objects.filter(visible_q(user)).values("pk"))
+    """The rows `user` may see, for a sum over all of them: by the owner and team copied onto each row, so a
+    member's totals read the figures' own indexes (a join to parties looked up the party of every row: 270 ms
+    against 90 ms at 100k customers)."""
+    return metrics_visible(user)
 
 
 def rfm_segments(*, user: User) -> Segments:

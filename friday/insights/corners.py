@@ -25,8 +25,7 @@ from friday.core import clock
 from friday.core.money import round_money
 from friday.deals.models import LostReason
 from friday.deals.selectors import deals_visible
-from friday.insights.models import CustomerMetrics
-from friday.insights.selectors import scoped
+from friday.insights.selectors import metrics_visible, scoped
 from friday.jobs.models import Cost
 from friday.processes.models import Process, RecordType
 
@@ -70,11 +69,7 @@ def next_month(day: dt.date) -> dt.date:
 
 def lapsing(user: User) -> tuple[int, Decimal]:
     """The customers lapsing now that the user may see, and what they were worth a year (whatever the period)."""
-    row = (
-        scoped(CustomerMetrics.objects, user)
-        .filter(lapsing=True)
-        .aggregate(n=Count("party"), total=Sum("yearly_value"))
-    )
+    row = metrics_visible(user).filter(lapsing=True).aggregate(n=Count("party"), total=Sum("yearly_value"))
     return row["n"], round_money(Decimal(row["total"] or 0), settings.FRIDAY_CURRENCY)
 
 

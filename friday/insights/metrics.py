@@ -65,7 +65,12 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     home = settings.FRIDAY_CURRENCY
     today = clock.local_date(now)
-    keep = set(customers().filter(pk__in=ids).values_list("pk", flat=True))
+    # Who the customer's party belongs to, copied so lists and totals are scoped by the figures' own indexes.
+    scope = {
+        pk: (owner, team)
+        for pk, owner, team in customers().filter(pk__in=ids).values_list("pk", "owner_id", "team_id")
+    }
+    keep = set(scope)
     gone = [pk for pk in ids if pk not in keep]
     rows: dict[int, dict[str, Any]] = {pk: {} for pk in keep}
     if keep:
@@ -159,6 +164,8 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         profit = revenue - costs
         row = CustomerMetrics(
             party_id=pk,
+            owner_id=scope[pk][0],
+            team_id=scope[pk][1],
             currency=home,
             revenue=revenue,
             job_costs=job_costs,

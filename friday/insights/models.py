@@ -22,6 +22,19 @@ class CustomerMetrics(models.Model):
     party = models.OneToOneField(
         "parties.Party", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
     )
+    # The party's owner and team, copied when the row is computed (a change of either is an event the sweep
+    # follows): what the user may see is then read from these rows' own indexes, not through a join to parties.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     currency = models.CharField(max_length=3)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)  # paid invoices, before tax
     job_costs = models.DecimalField(max_digits=16, decimal_places=2, default=0)
@@ -75,6 +88,18 @@ class CustomerMetrics(models.Model):
             models.Index(fields=["last_purchase_on"], name="metrics_last_purchase_idx"),
             models.Index(fields=["-amount_overdue", "party"], name="metrics_overdue_idx"),
             models.Index(fields=["-risk_score", "party"], name="metrics_risk_idx"),
+            models.Index(fields=["owner", "-risk_score", "party"], name="metrics_owner_risk_idx"),
+            models.Index(fields=["team", "-risk_score", "party"], name="metrics_team_risk_idx"),
+            models.Index(
+                fields=["owner", "yearly_value"],
+                condition=models.Q(lapsing=True),
+                name="metrics_owner_lapsing_idx",
+            ),
+            models.Index(
+                fields=["team", "yearly_value"],
+                condition=models.Q(lapsing=True),
+                name="metrics_team_lapsing_idx",
+            ),
             models.Index(
                 fields=["party", "yearly_value"], condition=models.Q(lapsing=True), name="metrics_lapsing_idx"
             ),

@@ -24,7 +24,8 @@ def scoped(qs: Any, user: User, party: str = "party") -> Any:
 
 
 def metrics_visible(user: User) -> QuerySet[CustomerMetrics]:
-    return scoped(CustomerMetrics.objects.all(), user)
+    """The figures of the customers `user` may see, by the owner and team copied onto them (their own indexes)."""
+    return CustomerMetrics.objects.filter(visible_q(user))
 
 
 def at_risk(*, user: User, min_score: int | None = None, cursor: str | None = None, limit: int = 50) -> Page:

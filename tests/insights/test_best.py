@@ -124,7 +124,15 @@ def test_customers_by_lifetime_value_and_the_csv(cast, web_for, rfm_set):
 
 def test_a_name_is_not_run_as_a_spreadsheet_formula(cast, web_for):
     evil = make_person(cast.alice, "=HYPERLINK(1)", "x", roles=["customer"])
-    CustomerMetrics.objects.create(party=evil, currency="GBP", revenue=D(10), gross_profit=D(10), as_of=NOW)
+    CustomerMetrics.objects.create(
+        party=evil,
+        owner=cast.alice,
+        team=cast.red,
+        currency="GBP",
+        revenue=D(10),
+        gross_profit=D(10),
+        as_of=NOW,
+    )
     rows = _csv(web_for(cast.alice).get("/insights/best/?format=csv&part=profit"))
     assert rows[1][2] == "'=HYPERLINK(1) x"
 

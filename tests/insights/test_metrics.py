@@ -168,3 +168,22 @@ def test_the_sweep_reads_its_parties_in_a_few_queries_whatever_the_events(
     # 30 parties' events: compute is ~15 grouped queries, whatever the number of parties.
     with time_machine.travel(at(2026, 6, 15, 12, 0), tick=False), django_assert_max_num_queries(40):
         assert metrics.sweep() == 30
+
+
+def test_the_figures_follow_a_handover_so_lists_stay_scoped(cast, web_for):
+    """Each row carries its party's owner and team (scoping reads them); handing the customer over moves them."""
+    from friday.insights.selectors import metrics_visible
+    from friday.parties.services import party_change_owner
+
+    ada = make_person(cast.alice, "Ada", roles=["customer"])
+    metrics.sweep()
+    row = CustomerMetrics.objects.get(party=ada)
+    assert (row.owner_id, row.team_id) == (cast.alice.pk, cast.red.pk)
+    assert list(metrics_visible(cast.alice).values_list("party_id", flat=True)) == [ada.pk]
+    assert not metrics_visible(cast.bob).exists() and metrics_visible(cast.manager).count() == 1
+    party_change_owner(by=cast.alice, party=ada, owner=cast.bob, team=cast.blue)
+    metrics.sweep()
+    row.refresh_from_db()
+    assert (row.owner_id, row.team_id) == (cast.bob.pk, cast.blue.pk)
+    assert not metrics_visible(cast.alice).exists()
+    assert list(metrics_visible(cast.bob).values_list("party_id", flat=True)) == [ada.pk]

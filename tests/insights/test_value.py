@@ -72,6 +72,8 @@ def rfm_customers(cast) -> list[Party]:
         last = dt.date(2026, 1, day)
         CustomerMetrics.objects.create(
             party=party,
+            owner=party.owner,
+            team=party.team,
             currency="GBP",
             revenue=D(revenue),
             gross_profit=D(revenue) / 2,
@@ -142,6 +144,8 @@ def simulated_customers(owner, n: int = 400, seed: int = 7) -> list[CustomerMetr
         rows.append(
             CustomerMetrics(
                 party=party,
+                owner=party.owner,
+                team=party.team,
                 currency="GBP",
                 revenue=revenue,
                 costs=revenue * D("0.6"),
