@@ -36,7 +36,6 @@ from friday.parties.models import (
     PartyTag,
     Phone,
     RoleName,
-    Tag,
 )
 from friday.parties.services import AddressIn, search_text_for, tags_get_or_create
 
@@ -560,7 +559,3 @@ def party_bulk_delete(*, by: User, ids: list[int]) -> int:
     deleted = Party.objects.filter(pk__in=ids).count()
     Party.objects.filter(pk__in=ids).delete()
     return deleted
-
-
-def tag_objects(names: list[str]) -> dict[str, Tag]:
-    return {t.slug: t for t in tags_get_or_create(names)}
