@@ -42,6 +42,7 @@ from friday.imports.models import (
     RecordAction,
 )
 from friday.imports.validate import Checked, Clean, Context, check_row
+from friday.insights import metrics
 from friday.parties import bulk
 from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, Phone
 
@@ -796,6 +797,10 @@ class Engine:
                 )
             )
         changes = bulk.party_bulk_update(by=self.by, patches=patches)
+        # No per-party events (rules must not fire on an import), so the customer figures of the updated parties
+        # are recomputed here: an owner or team changed by the file must not leave their scoping copies behind.
+        if patches:
+            metrics.compute([p.party_id for p in patches])
         have_ext = set(
             ExternalId.objects.filter(
                 source=self.source, party_id__in=[p.party_id for p in patches]
@@ -1123,6 +1128,7 @@ def _restore(
     if not batch:
         return
     result = bulk.party_bulk_restore(by=by, changes=batch, subject=subject, data=data)
+    metrics.compute([pk for pk, _ in batch])  # their figures' owner and team copies follow the restore
     total.restored += result.restored
     total.kept_fields += result.kept_fields
     total.gone += result.gone

@@ -612,3 +612,27 @@ def test_a_run_killed_half_way_resumes_after_its_last_batch(cast, monkeypatch):
     assert summary(done) == (1000, 1000, 0, 0, 0)
     assert Party.objects.count() == 1000
     assert EmailAddress.objects.values("address").distinct().count() == 1000
+
+
+def test_an_owner_changed_by_an_import_moves_the_customer_figures_scope_and_undo_moves_it_back(cast):
+    """Imports emit no per-party events, so they recompute the figures of the parties they update: the owner and
+    team copied onto the figures (what scoped lists read) follow the file, and the undo."""
+    from friday.imports.services import import_undo
+    from friday.insights import metrics
+    from friday.insights.models import CustomerMetrics
+    from friday.insights.selectors import metrics_visible
+
+    make_person(cast.alice, "Ada", "Lovelace", emails=["ada@example.com"], roles=["customer"])
+    metrics.sweep()
+    assert metrics_visible(cast.alice).count() == 1 and not metrics_visible(cast.bob).exists()
+    header = ["First Name", "Last Name", "Email", "Contact owner"]
+    moved = csv_bytes(header, [["Ada", "Lovelace", "ada@example.com", "bob"]])
+    job = run(cast.admin, moved, "hubspot.csv", match_on="email", on_match="update")
+    assert summary(job)[2] == 1  # updated
+    figures = CustomerMetrics.objects.get()
+    assert (
+        figures.owner_id == cast.bob.pk and metrics_visible(cast.bob).count() == 1
+    )  # Bob's now (team Red kept)
+    import_undo(by=cast.admin, job=job)
+    figures.refresh_from_db()
+    assert figures.owner_id == cast.alice.pk and not metrics_visible(cast.bob).exists()
