@@ -20,12 +20,14 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from friday.accounts.models import User
+from friday.accounts.scoping import totals_q
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
 from friday.core import clock
 from friday.core.money import round_money
 from friday.deals.models import LostReason
 from friday.deals.selectors import deals_visible
-from friday.insights.selectors import metrics_visible, scoped
+from friday.insights.models import CustomerMetrics
+from friday.insights.selectors import scoped_totals
 from friday.jobs.models import Cost
 from friday.processes.models import Process, RecordType
 
@@ -69,7 +71,9 @@ def next_month(day: dt.date) -> dt.date:
 
 def lapsing(user: User) -> tuple[int, Decimal]:
     """The customers lapsing now that the user may see, and what they were worth a year (whatever the period)."""
-    row = metrics_visible(user).filter(lapsing=True).aggregate(n=Count("party"), total=Sum("yearly_value"))
+    row = CustomerMetrics.objects.filter(totals_q(user), lapsing=True).aggregate(
+        n=Count("party"), total=Sum("yearly_value")
+    )
     return row["n"], round_money(Decimal(row["total"] or 0), settings.FRIDAY_CURRENCY)
 
 
@@ -81,7 +85,7 @@ def corners(
     home = settings.FRIDAY_CURRENCY
     since, until = _start_of(start), _start_of(end)
     revenue = (
-        scoped(Invoice.objects, user)
+        scoped_totals(Invoice.objects, user)
         .filter(
             paid_at__gte=since,
             paid_at__lt=until,
@@ -93,7 +97,7 @@ def corners(
         or 0
     )
     costs = (
-        scoped(Cost.objects, user)
+        scoped_totals(Cost.objects, user)
         .filter(currency=home, incurred_on__gte=start, incurred_on__lt=end)
         .aggregate(total=Sum("amount"))["total"]
         or 0
@@ -239,7 +243,7 @@ def trend(
     first, end = starts[0], next_month(starts[-1])
     since, until = _start_of(first), _start_of(end)
     revenue = _monthly(
-        scoped(Invoice.objects, user).filter(
+        scoped_totals(Invoice.objects, user).filter(
             paid_at__gte=since,
             paid_at__lt=until,
             kind=InvoiceKind.INVOICE,
@@ -251,7 +255,7 @@ def trend(
         starts,
     )
     costs = _monthly(
-        scoped(Cost.objects, user).filter(currency=home, incurred_on__gte=first, incurred_on__lt=end),
+        scoped_totals(Cost.objects, user).filter(currency=home, incurred_on__gte=first, incurred_on__lt=end),
         "incurred_on",
         "amount",
         starts,

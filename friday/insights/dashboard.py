@@ -14,11 +14,11 @@ from django.core.cache import cache
 from django.db.models import Count, Sum
 
 from friday.accounts.models import User
-from friday.billing.models import open_invoices
-from friday.billing.selectors import invoices_visible
+from friday.accounts.scoping import totals_q
+from friday.billing.models import Invoice, open_invoices
 from friday.core import clock
 from friday.core.money import round_money
-from friday.deals.selectors import deals_visible
+from friday.deals.models import Deal
 from friday.insights import adoption, corners, selectors
 from friday.jobs.selectors import jobs_visible
 from friday.processes.models import Process, RecordType
@@ -126,9 +126,9 @@ def dashboard(*, user: User) -> dict[str, Any]:
         .select_related("current")
         .first()
     )
-    overdue = open_invoices(invoices_visible(user)).filter(
-        due_date__lt=today, currency=settings.FRIDAY_CURRENCY
-    )
+    overdue = open_invoices(
+        Invoice.objects.filter(totals_q(user, owner="party__owner", team="party__team"))
+    ).filter(due_date__lt=today, currency=settings.FRIDAY_CURRENCY)
     overdue_sum = overdue.aggregate(n=Count("id"), total=Sum("balance"))
     this_month = corners.month_start(today)
     last_month = corners.month_start(this_month - dt.timedelta(days=1))
@@ -139,7 +139,9 @@ def dashboard(*, user: User) -> dict[str, Any]:
         "escalated": list(escalated[:TOP]),
         "escalated_count": escalated[:1000].count(),
         "at_risk": selectors.at_risk(user=user, limit=TOP).items,
-        "pipeline": _board(deal_process, deals_visible(user), "value", "/deals/") if deal_process else None,
+        "pipeline": _board(deal_process, Deal.objects.filter(totals_q(user)), "value", "/deals/")
+        if deal_process
+        else None,
         "jobs": _board(job_process, jobs_visible(user), None, "/jobs/") if job_process else None,
         "overdue_count": overdue_sum["n"],
         "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), settings.FRIDAY_CURRENCY),

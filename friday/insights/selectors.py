@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from friday.accounts.models import User
-from friday.accounts.scoping import visible_q
+from friday.accounts.scoping import totals_q, visible_q
 from friday.core.pagination import Page, keyset_page
 from friday.insights.models import CustomerMetrics
 from friday.insights.risk import threshold
@@ -21,6 +21,15 @@ def scoped(qs: Any, user: User, party: str = "party") -> Any:
     if user.sees_all:
         return qs
     return qs.filter(visible_q(user, owner=f"{party}__owner", team=f"{party}__team"))
+
+
+def scoped_totals(qs: Any, user: User, party: str = "party") -> Any:
+    """`scoped` for sums and counts (`accounts.scoping.totals_q`)."""
+    if not user.is_active:
+        return qs.none()
+    if user.sees_all:
+        return qs
+    return qs.filter(totals_q(user, owner=f"{party}__owner", team=f"{party}__team"))
 
 
 def metrics_visible(user: User) -> QuerySet[CustomerMetrics]:
