@@ -100,6 +100,31 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
         cursor.executemany(sql, rows)
 
 
+def upsert_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, unique: str
+) -> None:
+    """INSERT these rows, or UPDATE every other field of the row that already has the same `unique` value
+    (INSERT … ON CONFLICT … DO UPDATE: one statement on both SQLite and PostgreSQL). `unique` is one of `fields`
+    and must carry a unique constraint (or be the primary key)."""
+    if not rows:
+        return
+    opts = model._meta
+    columns = _columns(model, fields)
+    quote = connection.ops.quote_name
+    names = [quote(str(c.column)) for c in columns]
+    key = quote(str(_columns(model, [unique])[0].column))
+    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}".format(  # noqa: S608
+        quote(opts.db_table),
+        ", ".join(names),
+        ", ".join(["%s"] * len(columns)),
+        key,
+        ", ".join(f"{name} = excluded.{name}" for name in names if name != key),
+    )
+    rows = _adapted(columns, rows)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """`count` ids that no other row has or will get. Must be called inside the transaction that inserts them."""
     if count <= 0:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
-from friday.core import clock
+from friday.core import clock, fastinsert
 from friday.core.ids import valid_id
 from friday.core.models import DomainEvent
 from friday.core.money import round_money
@@ -51,9 +51,10 @@ def _money(amount: Any, currency: str) -> Decimal:
     return round_money(Decimal(amount or 0), currency)
 
 
-def _sums(qs: Any, **aggregates: Any) -> Any:
-    """(party id, *aggregates) per party of `qs`, in one grouped query."""
-    return qs.values("party_id").annotate(**aggregates).order_by().values_list("party_id", *aggregates)
+def _sums(qs: Any, keep: set[int], **aggregates: Any) -> Any:
+    """(party id, *aggregates) per party of `qs` in `keep`, in one grouped query."""
+    found = qs.values("party_id").annotate(**aggregates).order_by().values_list("party_id", *aggregates)
+    return (row for row in found if row[0] in keep)
 
 
 def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
@@ -65,17 +66,34 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     home = settings.FRIDAY_CURRENCY
     today = clock.local_date(now)
+    wanted = set(ids)
+    # A dense batch (the recompute's: every party in an id range) is read by range — no list of 2,000 parameters
+    # for each source query to compile and send; rows of parties outside the batch are dropped as they come.
+    dense = ids[-1] - ids[0] < 2 * len(ids)
+
+    def of_batch(field: str, among: set[int]) -> Q:
+        return (
+            Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
+            if dense
+            else Q(**{f"{field}__in": among})
+        )
+
     # Who the customer's party belongs to, copied so lists and totals are scoped by the figures' own indexes.
     scope = {
         pk: (owner, team)
-        for pk, owner, team in customers().filter(pk__in=ids).values_list("pk", "owner_id", "team_id")
+        for pk, owner, team in customers()
+        .filter(of_batch("pk", wanted))
+        .values_list("pk", "owner_id", "team_id")
+        if pk in wanted
     }
     keep = set(scope)
     gone = [pk for pk in ids if pk not in keep]
     rows: dict[int, dict[str, Any]] = {pk: {} for pk in keep}
     if keep:
-        paid = Invoice.objects.filter(party_id__in=keep, kind=InvoiceKind.INVOICE, status=InvoiceStatus.PAID)
-        for pk, total in _sums(paid.filter(currency=home), total=Sum("subtotal")):
+        paid = Invoice.objects.filter(
+            of_batch("party_id", keep), kind=InvoiceKind.INVOICE, status=InvoiceStatus.PAID
+        )
+        for pk, total in _sums(paid.filter(currency=home), keep, total=Sum("subtotal")):
             rows[pk]["revenue"] = _money(total, home)
         # Per party and day: what was paid for in the business's currency (a purchase is a day, whatever the
         # currency; the value model's spend per repeat purchase counts the days after the first).
@@ -83,7 +101,7 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         for pk, issued, subtotal, currency in paid.exclude(issue_date=None).values_list(
             "party_id", "issue_date", "subtotal", "currency"
         ):
-            if issued is not None:
+            if issued is not None and pk in keep:
                 amount = subtotal if currency == home else Decimal(0)
                 days[pk][issued] = days[pk].get(issued, Decimal(0)) + amount
         for pk, found in days.items():
@@ -96,36 +114,50 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
                 usual_interval_days=round(statistics.median(gaps)) if gaps else None,
                 repeat_revenue=_money(sum(found[d] for d in ordered[1:]), home),
             )
-        costs = Cost.objects.filter(party_id__in=keep, currency=home)
+        costs = Cost.objects.filter(of_batch("party_id", keep), currency=home)
         for pk, on_jobs, own in _sums(
             costs,
+            keep,
             on_jobs=Sum("amount", filter=Q(job__isnull=False)),
             own=Sum("amount", filter=Q(job__isnull=True)),
         ):
             rows[pk]["job_costs"] = _money(on_jobs, home)
             rows[pk]["party_costs"] = _money(own, home)
         other: dict[int, int] = defaultdict(int)
-        for qs in (Invoice.objects.filter(party_id__in=keep), Cost.objects.filter(party_id__in=keep)):
-            for pk, n in _sums(qs.exclude(currency=home), n=Count("id")):
+        for qs in (
+            Invoice.objects.filter(of_batch("party_id", keep)),
+            Cost.objects.filter(of_batch("party_id", keep)),
+        ):
+            for pk, n in _sums(qs.exclude(currency=home), keep, n=Count("id")):
                 other[pk] += n
         for pk, n in other.items():
             rows[pk]["other_currency_items"] = n
         overdue = Invoice.objects.filter(
-            party_id__in=keep, kind=InvoiceKind.INVOICE, status__in=OPEN, currency=home, due_date__lt=today
+            of_batch("party_id", keep),
+            kind=InvoiceKind.INVOICE,
+            status__in=OPEN,
+            currency=home,
+            due_date__lt=today,
         )
-        for pk, total, oldest in _sums(overdue, total=Sum("balance"), oldest=Min("due_date")):
+        for pk, total, oldest in _sums(overdue, keep, total=Sum("balance"), oldest=Min("due_date")):
             rows[pk]["amount_overdue"] = _money(total, home)
             rows[pk]["oldest_overdue_on"] = oldest
         year_ago, two_years_ago = today - dt.timedelta(days=365), today - dt.timedelta(days=730)
         for pk, last_year, year_before in _sums(
             paid.filter(currency=home),
+            keep,
             last_year=Sum("subtotal", filter=Q(issue_date__gt=year_ago)),
             year_before=Sum("subtotal", filter=Q(issue_date__gt=two_years_ago, issue_date__lte=year_ago)),
         ):
             rows[pk]["revenue_12m"] = _money(last_year, home)
             rows[pk]["revenue_prev_12m"] = _money(year_before, home)
-        organisations = set(
-            Party.objects.filter(pk__in=keep, kind=PartyKind.ORGANISATION).values_list("pk", flat=True)
+        organisations = (
+            set(
+                Party.objects.filter(of_batch("pk", keep), kind=PartyKind.ORGANISATION).values_list(
+                    "pk", flat=True
+                )
+            )
+            & keep
         )
         staffed = set(
             Affiliation.objects.filter(organisation_id__in=organisations).values_list(
@@ -134,24 +166,25 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
         )
         for pk in organisations - staffed:
             rows[pk]["has_people"] = False
-        contact = Activity.objects.filter(party_id__in=keep, kind__in=CONTACT, occurred_at__lte=now).exclude(
-            event="message.sent"
-        )
-        for pk, last in _sums(contact, last=Max("occurred_at")):
+        contact = Activity.objects.filter(
+            of_batch("party_id", keep), kind__in=CONTACT, occurred_at__lte=now
+        ).exclude(event="message.sent")
+        for pk, last in _sums(contact, keep, last=Max("occurred_at")):
             rows[pk]["last_contact_at"] = last
-        reminders = Reminder.objects.filter(party_id__in=keep, status__in=ACTIVE)
+        reminders = Reminder.objects.filter(of_batch("party_id", keep), status__in=ACTIVE)
         for pk, n, late in _sums(
-            reminders, n=Count("id"), late=Count("id", filter=Q(remind_at__lt=now - ESCALATED_AFTER))
+            reminders, keep, n=Count("id"), late=Count("id", filter=Q(remind_at__lt=now - ESCALATED_AFTER))
         ):
             if pk is not None:
                 rows[pk].update(open_reminders=n, escalated_reminders=late)
         latest: dict[int, tuple[dt.datetime, int]] = {}
         for pk, at, score in (
-            Response.objects.filter(party_id__in=keep, survey__kind="nps")
+            Response.objects.filter(of_batch("party_id", keep), survey__kind="nps")
             .order_by("party_id", "answered_at", "id")
             .values_list("party_id", "answered_at", "score")
         ):
-            latest[pk] = (at, score)  # the last one per party wins
+            if pk in keep:
+                latest[pk] = (at, score)  # the last one per party wins
         for pk, (at, score) in latest.items():
             rows[pk].update(latest_nps=score, latest_nps_at=at)
     objects = []
@@ -198,12 +231,17 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
     )  # the stored fit, as the fit job scores them: the model's risk reason needs it
     for row in objects:
         risk.apply(row, today=today, now=now)
-    fields = [f.name for f in CustomerMetrics._meta.concrete_fields if f.name != "party"]
+    # One prepared statement for the batch (INSERT … ON CONFLICT DO UPDATE): `bulk_create` spent a third of a
+    # batch preparing each field of each row in Python.
+    fields = [f.attname for f in CustomerMetrics._meta.concrete_fields]  # the party is the primary key
     with transaction.atomic():
         if gone:
             CustomerMetrics.objects.filter(party_id__in=gone).delete()
-        CustomerMetrics.objects.bulk_create(
-            objects, update_conflicts=True, unique_fields=["party"], update_fields=fields, batch_size=1000
+        fastinsert.upsert_rows(
+            CustomerMetrics,
+            fields,
+            [[getattr(row, name) for name in fields] for row in objects],
+            unique="party_id",
         )
     return len(objects)
 
