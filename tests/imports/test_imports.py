@@ -636,3 +636,90 @@ def test_an_owner_changed_by_an_import_moves_the_customer_figures_scope_and_undo
     import_undo(by=cast.admin, job=job)
     figures.refresh_from_db()
     assert figures.owner_id == cast.alice.pk and not metrics_visible(cast.bob).exists()
+
+
+def _found(user, q: str) -> set[str]:
+    from friday.parties.selectors import PartyFilters, party_queryset
+
+    return set(party_queryset(user=user, filters=PartyFilters(q=q)).values_list("display_name", flat=True))
+
+
+def _sqlite_search_index_is_whole() -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        # FTS5 compares the index with the parties' search text (rank 1: the external content too).
+        cursor.execute("INSERT INTO party_fts(party_fts, rank) VALUES ('integrity-check', 1)")
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'party_fts_%' ORDER BY 1"
+        )
+        assert [r[0] for r in cursor.fetchall()] == ["party_fts_ad", "party_fts_ai", "party_fts_au"]
+
+
+def test_a_big_batch_is_searchable_by_new_and_changed_text(cast):
+    """Batches of 50+ are indexed for search by the batch on SQLite (not row by row): what they created and what
+    they changed is found, what they replaced is not, and the index stays whole."""
+    for i in range(60):
+        make_person(cast.admin, "Old", f"Name{i:02d}", emails=[f"old{i}@example.com"])
+    rows = [[f"Fresh Person{i:02d}", f"fresh{i}@example.com", ""] for i in range(60)]
+    rows += [[f"Renamed Person{i:02d}", f"old{i}@example.com", f"0161 496 0{i:03d}"] for i in range(60)]
+    job = run(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows), match_on="email", on_match="update")
+    assert summary(job) == (120, 60, 60, 0, 0)
+    assert _found(cast.admin, "fresh7@example") == {"Fresh Person07"}
+    assert _found(cast.admin, "renamed person4") == {f"Renamed Person4{i}" for i in range(10)}
+    assert _found(cast.admin, "old name") == set()
+    assert _found(cast.admin, "01614960042") == {"Renamed Person42"}
+    _sqlite_search_index_is_whole()
+    # One at a time: the trigger is back.
+    make_person(cast.admin, "After", "Wards", emails=["after@example.com"])
+    assert _found(cast.admin, "after@exam") == {"After Wards"}
+    _sqlite_search_index_is_whole()
+    from friday.imports.services import import_undo
+
+    import_undo(by=cast.admin, job=job)  # deletes 60 and restores 60 by the batch too
+    assert _found(cast.admin, "fresh7@example") == set()
+    assert _found(cast.admin, "old name4") == {f"Old Name4{i}" for i in range(10)}
+    assert _found(cast.admin, "renamed") == set()
+    _sqlite_search_index_is_whole()
+
+
+def test_a_batch_that_fails_after_writing_leaves_no_rows_and_the_trigger_in_place(cast, monkeypatch):
+    from django.db import transaction
+
+    from friday.core import fastinsert
+    from friday.parties import bulk
+
+    insert_rows = fastinsert.insert_rows
+
+    def fail(model, fields, rows):
+        insert_rows(model, fields, rows)
+        if model is Party:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fastinsert, "insert_rows", fail)
+    before = Party.objects.count()
+    items = [
+        bulk.NewParty(values=_Values(f"Person {i}"), owner_id=cast.admin.pk, team_id=None) for i in range(60)
+    ]
+    with pytest.raises(RuntimeError, match="disk full"), transaction.atomic():
+        bulk.party_bulk_create(by=cast.admin, items=items)
+    assert Party.objects.count() == before
+    monkeypatch.undo()
+    make_person(cast.admin, "Still", "Indexed")
+    assert _found(cast.admin, "still ind") == {"Still Indexed"}
+    _sqlite_search_index_is_whole()
+
+
+class _Values:
+    """The values of a person with only a name (what `imports.validate.Clean` holds)."""
+
+    def __init__(self, name: str) -> None:
+        self.kind, self.name = "person", name
+        self.given, self.family = name.split(" ", 1)
+        self.emails, self.phones, self.addresses, self.roles, self.tags = [], [], [], [], []
+        self.job_title, self.notes, self.custom = "", None, {}
+        self.birthday = self.customer_since = self.time_zone = None
+        self.email_consent = self.do_not_contact = None
+        self.owner_id = self.team_id = None
