@@ -43,6 +43,7 @@ from friday.imports.models import (
 )
 from friday.imports.validate import Checked, Clean, Context, check_row
 from friday.insights import metrics
+from friday.insights.models import CustomerMetrics
 from friday.parties import bulk
 from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, Phone
 
@@ -710,6 +711,7 @@ class Engine:
         # Organisations for people's company names: an existing one (the oldest of that name), an organisation
         # row of this stretch, or a new one.
         orgs: dict[str, bulk.Saved | bulk.NewParty] = {}
+        existing_orgs: set[int] = set()
         if wanted:
             for sort_name, pk in (
                 Party.objects.filter(
@@ -719,6 +721,7 @@ class Engine:
                 .values_list("sort_name", "id")
             ):
                 orgs[sort_name] = bulk.Saved(pk=pk, kind=PartyKind.ORGANISATION)
+                existing_orgs.add(pk)
         items: list[bulk.NewParty] = []
         item_rows: list[tuple[bulk.NewParty, _Decision | None]] = []
         for d in creates:
@@ -797,10 +800,25 @@ class Engine:
                 )
             )
         changes = bulk.party_bulk_update(by=self.by, patches=patches)
-        # No per-party events (rules must not fire on an import), so the customer figures of the updated parties
-        # are recomputed here: an owner or team changed by the file must not leave their scoping copies behind.
-        if patches:
-            metrics.compute([p.party_id for p in patches])
+        # No per-party events (rules must not fire on an import), so the customer figures that an import can
+        # change are recomputed here: the scoping copies of a changed owner or team, a party that became a
+        # customer, and an organisation that had nobody on file and now has someone. (New customers without a
+        # purchase get their row from the nightly recompute; their figures are all zero until then.)
+        refigure = {
+            p.party_id
+            for p, change in zip(patches, changes, strict=True)
+            if {"owner_id", "team_id"} & set(change.get("fields", ()))
+            or "customer" in change.get("roles", ())
+        }
+        staffed = existing_orgs | {pk for change in changes for pk in change.get("affiliations", ())}
+        if staffed:
+            refigure |= set(
+                CustomerMetrics.objects.filter(party_id__in=staffed, has_people=False).values_list(
+                    "party_id", flat=True
+                )
+            )
+        if refigure:
+            metrics.compute(refigure)
         have_ext = set(
             ExternalId.objects.filter(
                 source=self.source, party_id__in=[p.party_id for p in patches]

@@ -723,3 +723,21 @@ class _Values:
         self.birthday = self.customer_since = self.time_zone = None
         self.email_consent = self.do_not_contact = None
         self.owner_id = self.team_id = None
+
+
+def test_an_organisation_that_gets_its_first_person_by_import_loses_its_nobody_on_file_flag(cast):
+    from friday.insights import metrics
+    from friday.insights.models import CustomerMetrics
+    from tests.conftest import make_org
+
+    acme = make_org(cast.admin, "Acme Plumbing", roles=["customer"])
+    metrics.sweep()
+    assert CustomerMetrics.objects.get(party=acme).has_people is False
+    content = csv_bytes(
+        ["First Name", "Last Name", "Organization Name", "E-mail 1 - Value"],
+        [["Ada", "Lovelace", "Acme Plumbing", "ada@example.com"]],
+    )
+    job = run(cast.admin, content)
+    assert summary(job) == (1, 1, 0, 0, 0)
+    assert Affiliation.objects.get().organisation_id == acme.pk
+    assert CustomerMetrics.objects.get(party=acme).has_people is True
