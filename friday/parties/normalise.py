@@ -84,15 +84,26 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
         raise FridayError(
             f"{value!r} is not a valid phone number ({hint}).", code="invalid.phone", field=field
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # The search text asks for this number's display next (every save, every imported row): keep the parsed
+    # number so that it is not parsed a second time — parsing is most of libphonenumber's cost.
+    if len(_parsed) >= 1024:
+        _parsed.clear()
+    _parsed[e164] = number
+    return e164
+
+
+_parsed: dict[str, phonenumbers.PhoneNumber] = {}  # E.164 → the number just read (bounded)
 
 
 @functools.lru_cache(maxsize=4096)  # libphonenumber takes ~110 µs a call; list and detail pages call it often
 def phone_display(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
+    number = _parsed.pop(e164, None)
+    if number is None:
+        try:
+            number = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return e164
     # Compare calling codes, not regions: +44 7911… is Guernsey to the library, but a UK mobile to people.
     home = phonenumbers.country_code_for_region(settings.FRIDAY_DEFAULT_REGION)
     if number.country_code == home:
