@@ -185,3 +185,42 @@ def test_bad_input_on_the_review(cast, lifecycle, web_for):
     assert response.status_code == 302 and response["Location"] == f"/processes/{lifecycle.key}/"
     lifecycle.refresh_from_db()
     assert lifecycle.draft == ""
+
+
+def test_the_review_over_the_api_and_the_sandbox_lists_the_draft(
+    cast, lifecycle, populated, api_for, web_for
+):
+    services.process_draft_save(by=cast.admin, process=lifecycle, source=draft_source(lifecycle))
+    api = api_for(cast.manager)
+    with time_machine.travel(NOW, tick=False):
+        r = api.get(f"/processes/{lifecycle.key}/draft/review")
+    assert r.status_code == 200, r.json()
+    body = r.json()
+    assert (body["ok"], body["added"], body["removed"], body["stranded"]) == (
+        True,
+        ["dormant"],
+        ["lapsed"],
+        1,
+    )
+    assert {"source": "lapsed", "target": "closed", "label": ""} in body["steps_removed"]
+    lapsed = next(a for a in body["affected"] if a["stage"] == "lapsed")
+    assert lapsed == {
+        "stage": "lapsed",
+        "count": 1,
+        "fate": "stranded",
+        "target": "dormant",
+        "over_new_limit": 0,
+        "record_ids": [populated["Lou"].pk],
+    }
+    assert api_for(cast.alice).get(f"/processes/{lifecycle.key}/draft/review").status_code == 403
+    # the sandbox page lists it with its counts; publishing from there comes back there
+    web = web_for(cast.manager)
+    html = web.get("/sandbox/").content.decode()
+    assert f'data-process="{lifecycle.key}" data-errors="0" data-stranded="1"' in html
+    response = web.post(
+        f"/processes/{lifecycle.key}/draft/act/",
+        {"action": "publish", "next": "/sandbox/", "note": "From the sandbox"},
+    )
+    assert response["Location"] == "/sandbox/"
+    assert "No process draft." in web.get("/sandbox/").content.decode()
+    assert ProcessVersion.objects.get(process=lifecycle, number=2).note == "From the sandbox"
