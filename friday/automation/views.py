@@ -353,7 +353,21 @@ def sandbox(request: AuthedRequest) -> HttpResponse:
                 "draft": draft,
                 "errors": sum(1 for f in findings if f.severity == "error"),
                 "warnings": sum(1 for f in findings if f.severity != "error"),
-                "diff": services.forecast_diff(rule, days=30),
             }
         )
     return render(request, "automation/sandbox.html", {"processes": process_rows, "rules": rule_rows})
+
+
+@login_required
+def rule_draft_summary(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    """One row's forecast summary on the Sandbox page, fetched after the page: over a large book each draft's
+    two forecasts take seconds, and the page should not wait for all of them."""
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    if not rule.draft:
+        return HttpResponse('<span class="muted">No draft any more.</span>')
+    return render(
+        request,
+        "automation/_draft_summary.html",
+        {"diff": services.forecast_diff(rule, days=30), "rule": rule},
+    )

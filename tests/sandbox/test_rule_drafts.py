@@ -293,7 +293,9 @@ def test_the_form_saves_a_draft_and_the_sandbox_lists_it(cast, templates, web_fo
             in review
         )
         sandbox = web.get("/sandbox/").content.decode()
-        assert f'data-rule="{rule.pk}" data-errors="0" data-added="0" data-removed="0"' in sandbox
+        assert f'data-rule="{rule.pk}" data-errors="0"' in sandbox
+        summary = web.get(f"/automation/{rule.pk}/draft/summary/").content.decode()
+        assert 'data-added="0" data-removed="0" data-changed="1"' in summary
         response = web.post(f"/automation/{rule.pk}/go-live/", {"next": "/sandbox/", "note": "an hour later"})
         assert response["Location"] == "/sandbox/"
     rule.refresh_from_db()
