@@ -300,3 +300,37 @@ def test_the_form_saves_a_draft_and_the_sandbox_lists_it(cast, templates, web_fo
         assert response["Location"] == "/sandbox/"
     rule.refresh_from_db()
     assert rule.trigger["at"] == "10:00" and rule.versions.get(number=2).note == "an hour later"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_sends_what_the_live_rule_says_until_the_draft_goes_live(cast, smtp_server, run_worker):
+    from friday.automation.tasks import automation_sweep
+
+    for key, subject in (
+        ("welcome", "Welcome, {{ party.first_name }}"),
+        ("card", "A card for {{ party.first_name }}"),
+    ):
+        template_save(
+            by=cast.manager, data=TemplateIn(key=key, name=key.title(), subject=subject, body_text="Hi.")
+        )
+    welcome = {
+        "name": "Welcome",
+        "trigger": {"type": "event", "event": "party.created"},
+        "actions": [{"type": "send_message", "template": "welcome"}],
+    }
+    rule = rule_save(by=cast.manager, data=RuleIn(**welcome, enabled=True))
+    rule_draft_save(
+        by=cast.manager,
+        rule=rule,
+        data=RuleIn(**{**welcome, "actions": [{"type": "send_message", "template": "card"}]}),
+    )
+    make_person(cast.alice, "Grace", "Hopper", emails=["grace@example.com"])
+    automation_sweep.enqueue()
+    run_worker()
+    assert [m["Subject"] for m in smtp_server.messages] == ["Welcome, Grace"]  # the draft sent nothing
+    rule_go_live(by=cast.manager, rule=rule)
+    make_person(cast.alice, "Alan", "Turing", emails=["alan@example.com"])
+    automation_sweep.enqueue()
+    run_worker()
+    assert [m["Subject"] for m in smtp_server.messages] == ["Welcome, Grace", "A card for Alan"]
+    assert Firing.objects.filter(rule=rule).count() == 2  # Grace was not fired for again
