@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import Count, Q
 
 from friday.accounts.models import User
@@ -20,7 +21,7 @@ from friday.core.errors import FridayError
 from friday.processes import records
 from friday.processes.definition import ProcessDefinition, Stage, Transition
 from friday.processes.lint import ERROR, Finding
-from friday.processes.models import Process
+from friday.processes.models import Process, ProcessMigration, ProcessVersion
 
 LISTED = 200  # records named per stage on the review page; the count is always exact
 
@@ -234,3 +235,29 @@ def _affected(
         for a in wanted:
             a.records = [(pk, *titles.get(pk, (f"#{pk}", ""))) for pk in ids_by_stage[a.stage.key]]
     return out
+
+
+def draft_go_live(
+    *, by: User, process: Process, note: str = "", stage_map: dict[str, str] | None = None
+) -> tuple[ProcessVersion, ProcessMigration | None]:
+    """Publish the draft and, when `stage_map` is given, move the records of the version it replaces to the new
+    one in the same transaction — so going live with a process is one step: either the new version with every
+    record moved as mapped, or nothing (a stranded stage left unmapped refuses both, by its path)."""
+    from friday.processes import services
+
+    with transaction.atomic():
+        process = Process.objects.select_for_update().select_related("current").get(pk=process.pk)
+        previous = process.current
+        version = services.process_publish(by=by, process=process, note=note)
+        migration = None
+        if stage_map is not None and previous is not None:
+            kind = records.kind_for(process.applies_to)
+            on_previous = (
+                kind is not None
+                and kind.state_model._default_manager.filter(stage_version_id=previous.pk).exists()
+            )
+            if on_previous:
+                migration = services.process_migrate(
+                    by=by, process=process, from_version=previous, stage_map=dict(stage_map)
+                )
+    return version, migration

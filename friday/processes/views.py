@@ -343,14 +343,30 @@ def process_draft_act(request: AuthedRequest, key: str) -> HttpResponse:
     back = reverse("processes:draft", args=[process.key])
     try:
         if action == "publish":
-            version = services.process_publish(
-                by=request.user, process=process, note=request.POST.get("note", "")
+            from friday.processes.sandbox import draft_go_live
+
+            stage_map = None
+            if request.POST.get("move") == "1":
+                stage_map = {
+                    name.removeprefix("map_"): str(request.POST.get(name, ""))
+                    for name in request.POST
+                    if name.startswith("map_") and request.POST.get(name)
+                }
+            version, migration = draft_go_live(
+                by=request.user, process=process, note=request.POST.get("note", ""), stage_map=stage_map
             )
-            messages.success(
-                request,
-                f"Version {version.number} of {process.name} is published. Records stay where they are "
-                "until you move them (see “Records on older versions”).",
-            )
+            if migration is not None:
+                messages.success(
+                    request,
+                    f"Version {version.number} of {process.name} is published and its {migration.records} "
+                    f"record{'s' if migration.records != 1 else ''} moved to it.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Version {version.number} of {process.name} is published. Records stay where they are "
+                    "until you move them (see “Records on older versions”).",
+                )
             return redirect(safe_next(request, reverse("processes:detail", args=[process.key])))
         if action == "discard":
             services.process_draft_discard(by=request.user, process=process)

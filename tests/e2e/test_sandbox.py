@@ -73,3 +73,37 @@ def test_draft_a_rule_change_see_the_forecast_and_go_live(page: Page, live_serve
     page.goto(f"{live_server.url}/automation/{rule.pk}/history/")
     expect(page.locator('#history tr[data-how="live"]')).to_contain_text("conditions")
     expect(page.locator('#history tr[data-how="live"]')).to_contain_text(re.compile("boss", re.I))
+
+
+def test_review_a_process_draft_that_strands_a_record_and_publish_it(page: Page, live_server, admin):
+    from friday.processes import services as process_services
+    from friday.processes.templates import starter_text
+    from tests.sandbox.test_process_drafts import draft_source
+
+    process, _ = process_services.process_import(by=admin, source=starter_text("lifecycle"))
+    lou = make_person(admin, "Lou", "Reed", emails=["lou@example.com"])
+    process_services.stage_move(
+        by=admin, record_type="party", record=lou, to="lapsed", override=True, reason="Set up"
+    )
+    process.refresh_from_db()
+    process_services.process_draft_save(by=admin, process=process, source=draft_source(process))
+    sign_in(page, live_server.url, "/sandbox/")
+    row = page.locator(f'#sandbox-processes tr[data-process="{process.key}"]')
+    expect(row).to_contain_text("1 stranded")
+    row.get_by_role("link", name="Customer lifecycle").click()
+    expect(page.locator("#flow-current svg")).to_contain_text("Lapsed")
+    expect(page.locator("#flow-draft svg")).to_contain_text("Lead")
+    expect(page.locator('#draft-diff tr[data-change="removed"]')).to_contain_text("lapsed")
+    stranded = page.locator('#affected tr[data-stage="lapsed"]')
+    expect(stranded).to_have_attribute("data-fate", "stranded")
+    expect(stranded).to_contain_text("Lapsed dormant")
+    expect(page.locator('ul[data-records="lapsed"]')).to_contain_text("Lou Reed")
+    shot(page, "sandbox-process-draft")
+    page.get_by_label("What changed").fill("Lapsed becomes dormant")
+    page.get_by_role("button", name="Publish as version 2").click()
+    expect(page.get_by_text("Version 2 of Customer lifecycle is published")).to_be_visible()
+    expect(page.locator("#versions-h + ul")).to_contain_text("Lapsed becomes dormant")
+    expect(page.get_by_text("its 1 record moved to it")).to_be_visible()
+    from friday.processes.models import PartyStage
+
+    assert PartyStage.objects.get(party=lou).stage == "dormant"

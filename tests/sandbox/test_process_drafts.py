@@ -224,3 +224,31 @@ def test_the_review_over_the_api_and_the_sandbox_lists_the_draft(
     assert response["Location"] == "/sandbox/"
     assert "No process draft." in web.get("/sandbox/").content.decode()
     assert ProcessVersion.objects.get(process=lifecycle, number=2).note == "From the sandbox"
+
+
+def test_going_live_can_move_the_records_in_the_same_step_or_not_at_all(cast, lifecycle, populated, web_for):
+    services.process_draft_save(by=cast.admin, process=lifecycle, source=draft_source(lifecycle))
+    web = web_for(cast.manager)
+    url = f"/processes/{lifecycle.key}/draft/act/"
+    # the stranded stage left unmapped: refused, and nothing is published either
+    web.post(url, {"action": "publish", "move": "1", "map_lapsed": ""})
+    assert lifecycle.versions.count() == 1
+    assert set(PartyStage.objects.values_list("stage_version__number", flat=True)) == {1}
+    # a stage the new version does not have: refused too
+    web.post(url, {"action": "publish", "move": "1", "map_lapsed": "nowhere"})
+    assert lifecycle.versions.count() == 1
+    # mapped: version 2, and all six records on it, Lou on "dormant", in one step
+    web.post(url, {"action": "publish", "move": "1", "map_lapsed": "dormant", "note": "One step"})
+    assert lifecycle.versions.count() == 2
+    stages = dict(PartyStage.objects.values_list("party__given_name", "stage"))
+    assert stages == {
+        "Sue": "suspect",
+        "Sam": "suspect",
+        "Sid": "suspect",
+        "Pat": "prospect",
+        "Pia": "prospect",
+        "Lou": "dormant",
+    }
+    assert set(PartyStage.objects.values_list("stage_version__number", flat=True)) == {2}
+    migration = lifecycle.migrations.get()
+    assert (migration.records, migration.by, migration.stage_map["lapsed"]) == (6, cast.manager, "dormant")
