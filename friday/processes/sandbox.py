@@ -246,8 +246,9 @@ def draft_go_live(
     from friday.processes import services
 
     with transaction.atomic():
-        process = Process.objects.select_for_update().select_related("current").get(pk=process.pk)
-        previous = process.current
+        # No select_related here: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        process = Process.objects.select_for_update().get(pk=process.pk)
+        previous = process.versions.filter(pk=process.current_id or 0).first()
         version = services.process_publish(by=by, process=process, note=note)
         migration = None
         if stage_map is not None and previous is not None:
