@@ -81,9 +81,47 @@ def run(*, runs: int, messages: int, console: Console) -> list[Figure]:
         forecasts.append(time.perf_counter() - began)
     figures.append(Figure("forecast, 30 days", forecasts, "≤ 10 s", f"{items:,} firings forecast"))
 
+    # The sandbox: a draft of the (live) birthday rule — customers only, a week ahead — beside the rule: both
+    # 30-day forecasts and their difference, as the draft's review page and the Sandbox page compute it.
+    figures.append(_sandbox(admin, runs))
+
     # The outbox: queue `messages`, drain them to a local SMTP server.
     figures.append(_drain(messages, console))
     return figures
+
+
+def _sandbox(admin: User, runs: int) -> Figure:
+    from friday.automation.services import RuleIn, forecast_diff, rule_draft_discard, rule_draft_save
+
+    rule = Rule.objects.filter(trigger__type="yearly", trigger__field="birthday").order_by("pk").first()
+    if rule is None:
+        raise BenchError("The starter birthday rule is missing.")
+    Rule.objects.filter(pk=rule.pk).update(enabled=True, swept_until=clock.now(), enabled_at=clock.now())
+    rule.refresh_from_db()
+    rule = rule_draft_save(
+        by=admin,
+        rule=rule,
+        data=RuleIn(
+            name=rule.name,
+            description=rule.description,
+            trigger={**rule.trigger, "days_before": 7},
+            conditions={"filter": {"roles": ["customer"]}},
+            actions=rule.actions,
+            owner=rule.owner,
+        ),
+    )
+    seconds, detail = [], ""
+    for _ in range(runs):
+        began = time.perf_counter()
+        diff = forecast_diff(rule, days=30)
+        seconds.append(time.perf_counter() - began)
+        live = len(diff.live.items) if diff.live else 0
+        detail = (
+            f"live {live:,}, draft {len(diff.draft.items):,}: +{len(diff.added):,} −{len(diff.removed):,}"
+        )
+    rule_draft_discard(by=admin, rule=rule)
+    Rule.objects.update(enabled=False)
+    return Figure("sandbox: a rule draft beside the live rule, 30 days", seconds, "≤ 10 s", detail)
 
 
 def _drain(messages: int, console: Console) -> Figure:

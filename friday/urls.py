@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from friday.accounts.views import LoginView
 from friday.api import api
+from friday.automation import views as automation_views
 from friday.feedback import views as feedback_views
 from friday.web import views as web_views
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("reminders/", include("friday.reminders.urls")),
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),
+    path("sandbox/", automation_views.sandbox, name="sandbox"),
     path("insights/", include("friday.insights.urls")),
     path("imports/", include("friday.imports.urls")),
     path("billing/", include("friday.billing.urls")),

@@ -45,6 +45,9 @@ class RuleOut(Schema):
     swept_until: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    draft: dict[str, Any] = Field(
+        description="The change being tried out ({} when none): it goes live only by go-live"
+    )
 
 
 class EnabledIn(InSchema):
@@ -81,6 +84,42 @@ class ForecastOut(Schema):
     items: list[ForecastItemOut]
     findings: list[FindingOut] = Field(default_factory=list, description="The rule lint's warnings")
     waiting_for_events: list[str] = Field(description="Event rules: they fire when their event happens")
+
+
+class DiffOut(Schema):
+    days: int
+    live: int = Field(description="Firings of the rule as it is (0 when it is off)")
+    draft: int = Field(description="Firings with the draft live")
+    added: list[ForecastItemOut]
+    removed: list[ForecastItemOut]
+    changed: list[ForecastItemOut] = Field(
+        description="The same firings at another time or doing another thing"
+    )
+    unchanged: int
+    waits_for_events: bool
+
+
+class DraftOut(Schema):
+    rule_id: int
+    draft: dict[str, Any]
+    updated_at: dt.datetime | None
+    updated_by_id: int | None
+    findings: list[FindingOut]
+    forecast: DiffOut
+
+
+class GoLiveIn(InSchema):
+    note: Str500 = ""
+
+
+class RuleVersionOut(Schema):
+    number: int
+    how: str
+    snapshot: dict[str, Any]
+    changed: list[str]
+    note: str
+    at: dt.datetime
+    by_id: int | None
 
 
 class RunOut(Schema):
@@ -137,25 +176,47 @@ def _data(request: AuthedRequest, payload: RuleIn) -> services.RuleIn:
     )
 
 
+def _item_out(i: services.ForecastItem) -> dict[str, Any]:
+    return {
+        "due_at": i.match.due_at,
+        "rule_id": i.rule.pk,
+        "rule": i.rule.name,
+        "record_type": i.match.record_type,
+        "record_id": i.match.record_id,
+        "party_id": i.match.party_id,
+        "party": i.party_name,
+        "occurrence": i.match.occurrence,
+        "actions": i.what,
+    }
+
+
+def _draft_out(rule: Rule, days: int) -> dict[str, Any]:
+    diff = services.forecast_diff(rule, days=days)
+    return {
+        "rule_id": rule.pk,
+        "draft": rule.draft,
+        "updated_at": rule.draft_updated_at,
+        "updated_by_id": rule.draft_updated_by_id,
+        "findings": [f.__dict__ for f in lint_rule(services.draft_rule(rule))],
+        "forecast": {
+            "days": days,
+            "live": len(diff.live.items) if diff.live else 0,
+            "draft": len(diff.draft.items),
+            "added": [_item_out(i) for i in diff.added],
+            "removed": [_item_out(i) for i in diff.removed],
+            "changed": [_item_out(new) for _, new in diff.changed],
+            "unchanged": len(diff.kept),
+            "waits_for_events": diff.waits_for_events,
+        },
+    }
+
+
 def _forecast_out(result: services.Forecast, findings: Sequence[Any] = ()) -> dict[str, Any]:
     return {
         "findings": [f.__dict__ for f in findings],
         "start": result.start,
         "end": result.end,
-        "items": [
-            {
-                "due_at": i.match.due_at,
-                "rule_id": i.rule.pk,
-                "rule": i.rule.name,
-                "record_type": i.match.record_type,
-                "record_id": i.match.record_id,
-                "party_id": i.match.party_id,
-                "party": i.party_name,
-                "occurrence": i.match.occurrence,
-                "actions": i.what,
-            }
-            for i in result.items
-        ],
+        "items": [_item_out(i) for i in result.items],
         "waiting_for_events": [r.name for r in result.waiting_for_events],
     }
 
@@ -191,6 +252,15 @@ def forecast_all(request: AuthedRequest, payload: ForecastIn):
         rules = list(Rule.objects.filter(enabled=True))
     findings = lint_rule(rules[0]) if payload.rule is not None else []
     return _forecast_out(services.forecast(rules, days=payload.days), findings)
+
+
+@router.post(
+    "/drafts",
+    response={201: RuleOut, **ERRORS},
+    summary="A new rule as a draft: created switched off, its draft pending (go live to switch it on)",
+)
+def rule_draft_create(request: AuthedRequest, payload: RuleIn):
+    return Status(201, services.rule_draft_save(by=request.user, data=_data(request, payload)))
 
 
 @router.post(
@@ -269,3 +339,53 @@ def rule_forecast(request: AuthedRequest, rule_id: Id, days: int = Query(30, ge=
 def rule_delete(request: AuthedRequest, rule_id: Id):
     services.rule_delete(by=request.user, rule=selectors.rule_get(user=request.user, rule_id=rule_id))
     return Status(204, None)
+
+
+@router.put(
+    "/{rule_id}/draft",
+    response={200: DraftOut, **ERRORS},
+    summary="Keep a change as the rule's draft: the live rule is unchanged until it goes live",
+)
+def rule_draft_put(request: AuthedRequest, rule_id: Id, payload: RuleIn):
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    rule = services.rule_draft_save(by=request.user, rule=rule, data=_data(request, payload))
+    return _draft_out(rule, 30)
+
+
+@router.get(
+    "/{rule_id}/draft",
+    response={200: DraftOut, **ERRORS},
+    summary="The draft, its lint and its forecast beside the live rule's (added, removed, changed firings)",
+)
+def rule_draft_get(request: AuthedRequest, rule_id: Id, days: int = Query(30, ge=1, le=366)):
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    if not rule.draft:
+        raise NotFound("This rule has no draft.", code="rule.no_draft")
+    return _draft_out(rule, days)
+
+
+@router.delete("/{rule_id}/draft", response={204: None, **ERRORS}, summary="Throw the draft away")
+def rule_draft_delete(request: AuthedRequest, rule_id: Id):
+    services.rule_draft_discard(by=request.user, rule=selectors.rule_get(user=request.user, rule_id=rule_id))
+    return Status(204, None)
+
+
+@router.post(
+    "/{rule_id}/go-live",
+    response={200: RuleVersionOut, **ERRORS},
+    summary="Replace the rule by its draft and switch it on, in one step kept in its history",
+)
+def rule_go_live(request: AuthedRequest, rule_id: Id, payload: GoLiveIn):
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    return services.rule_go_live(by=request.user, rule=rule, note=payload.note)
+
+
+@router.get(
+    "/{rule_id}/history",
+    response={200: list[RuleVersionOut], **ERRORS},
+    summary="Every change that reached the rule: who, when, how, which parts",
+)
+def rule_history(request: AuthedRequest, rule_id: Id):
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    return list(rule.versions.order_by("-number"))

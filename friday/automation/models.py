@@ -28,6 +28,14 @@ class Rule(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A change being tried out (the sandbox): the cleaned rule as it would be — name, description, trigger,
+    # conditions, actions, owner_id — or {} when there is none. The sweep never reads it; only going live
+    # (services.rule_go_live) copies it onto the fields above.
+    draft = models.JSONField(default=dict, blank=True)
+    draft_updated_at = models.DateTimeField(null=True, blank=True)
+    draft_updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -35,6 +43,30 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleVersion(models.Model):
+    """The rule's history: what it was after each change that reached it (a save, going live, switching on or
+    off), who made it and when, and which parts changed."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    how = models.CharField(max_length=10)  # saved, live (a draft went live), enabled, disabled
+    # name, description, trigger, conditions, actions, owner_id, enabled — as they were after the change.
+    snapshot = models.JSONField()
+    changed = models.JSONField(default=list, blank=True)  # the parts that differ from the version before
+    note = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["rule", "-number"]
+        constraints = [models.UniqueConstraint(fields=["rule", "number"], name="rule_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.number}"
 
 
 class FiringSource(models.TextChoices):

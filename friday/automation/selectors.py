@@ -69,3 +69,21 @@ def rule_yaml(rule: Rule) -> str:
         "actions": rule.actions,
     }
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def conditions_text(tree: dict[str, Any]) -> str:
+    """A condition tree as one line of YAML, for putting a draft beside the live rule ("" when none)."""
+    if not tree:
+        return "(every party the trigger finds)"
+    return yaml.safe_dump(
+        tree, default_flow_style=True, sort_keys=True, allow_unicode=True, width=10_000
+    ).strip()
+
+
+def drafts_pending() -> QuerySet[Rule]:
+    """Rules with a draft waiting in the sandbox, the most recently edited first."""
+    return (
+        Rule.objects.filter(draft_updated_at__isnull=False)
+        .select_related("owner", "draft_updated_by")
+        .order_by("-draft_updated_at", "-id")
+    )

@@ -15,7 +15,15 @@ from django.db.models import F, Q
 from friday.accounts.models import User
 from friday.automation import actions as action_types
 from friday.automation import conditions, triggers
-from friday.automation.models import ActionAttempt, ActionRun, Firing, FiringSource, Rule, RunStatus
+from friday.automation.models import (
+    ActionAttempt,
+    ActionRun,
+    Firing,
+    FiringSource,
+    Rule,
+    RuleVersion,
+    RunStatus,
+)
 from friday.core import clock
 from friday.core.errors import Collector, FridayError, PermissionDenied, ValidationFailed
 from friday.core.events import event_emit
@@ -101,6 +109,7 @@ def rule_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
         rule.swept_until = rule.enabled_at = now
     rule.updated_at, rule.updated_by = now, by
     rule.save()
+    rule_version_write(rule=rule, by=by, how="saved")
     event_emit(
         name="rule.created" if created else "rule.updated",
         subject=rule,
@@ -120,6 +129,7 @@ def rule_set_enabled(*, by: User, rule: Rule, enabled: bool) -> Rule:
     if enabled:
         rule.swept_until = rule.enabled_at = rule.updated_at
     rule.save()
+    rule_version_write(rule=rule, by=by, how="enabled" if enabled else "disabled")
     event_emit(name="rule.enabled" if enabled else "rule.disabled", subject=rule, actor=by, payload={})
     return rule
 
@@ -129,6 +139,138 @@ def rule_delete(*, by: User, rule: Rule) -> None:
     require_rule_editor(by)
     event_emit(name="rule.deleted", subject=rule, actor=by, payload={"name": rule.name})
     rule.delete()
+
+
+# --- history and drafts (the sandbox) ------------------------------------------------------------------------
+
+SNAPSHOT_PARTS = ("name", "description", "trigger", "conditions", "actions", "owner_id", "enabled")
+DRAFT_PARTS = ("name", "description", "trigger", "conditions", "actions", "owner_id")
+
+
+def rule_snapshot(rule: Rule) -> dict[str, Any]:
+    return {part: getattr(rule, part) for part in SNAPSHOT_PARTS}
+
+
+def rule_version_write(*, rule: Rule, by: User | None, how: str, note: str = "") -> RuleVersion:
+    """One row of the rule's history, written by every change that reaches the rule (inside its transaction):
+    the rule as it now is and the parts that differ from the row before."""
+    last = RuleVersion.objects.filter(rule=rule).order_by("-number").first()
+    snapshot = rule_snapshot(rule)
+    before = last.snapshot if last else {}
+    changed = [part for part in SNAPSHOT_PARTS if before.get(part) != snapshot[part]] if last else ["created"]
+    return RuleVersion.objects.create(
+        rule=rule,
+        number=(last.number + 1) if last else 1,
+        how=how,
+        snapshot=snapshot,
+        changed=changed,
+        note=note.strip()[:200],
+        at=clock.now(),
+        by=by,
+    )
+
+
+def draft_rule(rule: Rule) -> Rule:
+    """The rule as its draft would make it — unsaved, with the live rule's id, so its forecast leaves out what
+    the live rule has already fired (after going live those keys are the same: nothing fires twice)."""
+    if not rule.draft:
+        raise FridayError("This rule has no draft.", code="rule.no_draft")
+    draft = Rule(
+        owner_id=rule.draft.get("owner_id") or rule.owner_id,
+        enabled=True,
+        updated_at=rule.draft_updated_at or rule.updated_at,
+        **{part: rule.draft[part] for part in DRAFT_PARTS if part != "owner_id"},
+    )
+    return draft_of(rule, draft)
+
+
+@transaction.atomic
+def rule_draft_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
+    """Keep an edit as the rule's draft: the live rule — what the sweep evaluates and what it sends — does not
+    change until the draft goes live. A new rule saved as a draft is created switched off, its draft pending.
+    The draft must be well formed (checked by path, as saving is); its lint is shown, and errors stop only the
+    going live."""
+    require_rule_editor(by)
+    clean = clean_rule(data)
+    now = clock.now()
+    owner = data.owner or (rule.owner if rule else by)
+    if rule is None:
+        rule = Rule(created_at=now, updated_at=now, updated_by=by, secret=secrets.token_hex(32), owner=owner)
+        rule.enabled = False
+        for name, value in clean.items():
+            setattr(rule, name, value)
+    else:
+        rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    rule.draft = {**clean, "owner_id": owner.pk}
+    rule.draft_updated_at, rule.draft_updated_by = now, by
+    rule.save()
+    event_emit(name="rule.draft_saved", subject=rule, actor=by, payload={"trigger": clean["trigger"]["type"]})
+    return rule
+
+
+@transaction.atomic
+def rule_draft_discard(*, by: User, rule: Rule) -> bool:
+    """Throw the draft away; the live rule stays as it is. A rule that only ever was a draft (no history) goes
+    with it. Returns whether the rule itself was removed."""
+    require_rule_editor(by)
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    if not rule.draft:
+        raise FridayError("This rule has no draft.", code="rule.no_draft")
+    if not rule.versions.exists() and not rule.enabled and not rule.firings.exists():
+        event_emit(name="rule.draft_discarded", subject=rule, actor=by, payload={"deleted": True})
+        rule.delete()
+        return True
+    rule.draft, rule.draft_updated_at, rule.draft_updated_by = {}, None, None
+    rule.save(update_fields=["draft", "draft_updated_at", "draft_updated_by"])
+    event_emit(name="rule.draft_discarded", subject=rule, actor=by, payload={"deleted": False})
+    return False
+
+
+@transaction.atomic
+def rule_go_live(*, by: User, rule: Rule, note: str = "") -> RuleVersion:
+    """The one step from draft to live: the draft replaces the rule's trigger, conditions and actions, the rule
+    is switched on, the draft is cleared and the history records who, when and what changed — all in one
+    transaction, with the rule row locked so a sweep evaluates either the old rule or the new one. Refused,
+    each problem by its path, when the draft no longer validates (a template was deleted meanwhile) or the lint
+    finds an error."""
+    require_rule_editor(by)
+    rule = Rule.objects.select_for_update().get(pk=rule.pk)
+    if not rule.draft:
+        raise FridayError("This rule has no draft.", code="rule.no_draft")
+    if len(note) > 200:
+        raise ValidationFailed(
+            [FridayError("A note has at most 200 characters.", code="invalid.too_long", field="note")]
+        )
+    owner = User.objects.filter(pk=rule.draft.get("owner_id") or rule.owner_id).first() or rule.owner
+    data = RuleIn(
+        name=rule.draft["name"],
+        description=rule.draft.get("description", ""),
+        trigger=rule.draft["trigger"],
+        conditions=rule.draft.get("conditions") or None,
+        actions=rule.draft["actions"],
+        owner=owner,
+        enabled=True,
+    )
+    clean = clean_rule(data)
+    _refuse_lint_errors(clean, owner)
+    now = clock.now()
+    for name, value in clean.items():
+        setattr(rule, name, value)
+    rule.owner = owner
+    if not rule.enabled:
+        # A rule acts from the moment it is switched on: it does not fire for what happened before.
+        rule.enabled, rule.swept_until, rule.enabled_at = True, now, now
+    rule.draft, rule.draft_updated_at, rule.draft_updated_by = {}, None, None
+    rule.updated_at, rule.updated_by = now, by
+    rule.save()
+    version = rule_version_write(rule=rule, by=by, how="live", note=note)
+    event_emit(
+        name="rule.went_live",
+        subject=rule,
+        actor=by,
+        payload={"version": version.number, "changed": version.changed},
+    )
+    return version
 
 
 # --- firing -------------------------------------------------------------------------------------------------------
@@ -492,3 +634,72 @@ def rule_draft(data: RuleIn, *, owner: User) -> Rule:
     """An unsaved rule from an edit, for the forecast (validated as saving would)."""
     clean = clean_rule(data)
     return Rule(owner=owner, enabled=True, secret="", created_at=clock.now(), updated_at=clock.now(), **clean)
+
+
+@dataclass
+class ForecastDiff:
+    """What going live would change in the next `days` days: firings the draft adds, those it removes (the live
+    rule would make them, the draft would not) and those both make — each matched by record and occurrence."""
+
+    days: int
+    live: Forecast | None  # None: the rule is off, so live it sends nothing
+    draft: Forecast
+    added: list[ForecastItem]
+    removed: list[ForecastItem]
+    kept: list[ForecastItem]
+    changed: list[tuple[ForecastItem, ForecastItem]]  # same firing, another time or actions (live, draft)
+
+    @property
+    def waits_for_events(self) -> bool:
+        return bool(self.draft.waiting_for_events) or bool(self.live and self.live.waiting_for_events)
+
+
+def _item_key(item: ForecastItem) -> tuple[str, int | None, str]:
+    return (item.match.record_type, item.match.record_id, item.match.occurrence)
+
+
+def forecast_diff(rule: Rule, *, days: int = 30, now: dt.datetime | None = None) -> ForecastDiff:
+    """The saved draft's forecast beside the live rule's, for the sandbox."""
+    return forecast_compare(rule, draft_rule(rule), days=days, now=now)
+
+
+def forecast_compare(
+    live: Rule | None, draft: Rule, *, days: int = 30, now: dt.datetime | None = None
+) -> ForecastDiff:
+    """What replacing `live` by `draft` would change in the next `days` days, computed by `forecast` (the
+    sweep's own matching), writing nothing. An off (or no) live rule sends nothing: all the draft's firings are
+    added. The draft should carry the live rule's id (`draft_rule`, `draft_of`) so firings already made are left
+    out of both sides alike."""
+    now = now or clock.now()
+    draft_forecast = forecast([draft], days=days, now=now)
+    live_forecast = forecast([live], days=days, now=now) if live is not None and live.enabled else None
+    live_items = {_item_key(i): i for i in (live_forecast.items if live_forecast else [])}
+    draft_items = {_item_key(i): i for i in draft_forecast.items}
+    added = [i for k, i in draft_items.items() if k not in live_items]
+    removed = [i for k, i in live_items.items() if k not in draft_items]
+    kept, changed = [], []
+    for k, item in draft_items.items():
+        if k in live_items:
+            before = live_items[k]
+            if before.what != item.what or before.match.due_at != item.match.due_at:
+                changed.append((before, item))
+            else:
+                kept.append(item)
+    return ForecastDiff(
+        days=days,
+        live=live_forecast,
+        draft=draft_forecast,
+        added=added,
+        removed=removed,
+        kept=kept,
+        changed=changed,
+    )
+
+
+def draft_of(rule: Rule, candidate: Rule) -> Rule:
+    """An unsaved edit of `rule` (from `rule_draft`) made to stand where the rule stands: its id, its sweep
+    position and its switch-on moment, so its forecast compares with the live rule's like for like."""
+    candidate.pk, candidate.secret, candidate.created_at = rule.pk, rule.secret, rule.created_at
+    candidate.swept_until = rule.swept_until
+    candidate.enabled_at = rule.enabled_at if rule.enabled else None
+    return candidate

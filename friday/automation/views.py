@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.automation import actions as action_types
@@ -86,20 +87,32 @@ def describe_trigger(trigger: dict[str, Any]) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpResponse:
+    """The rule form. "Save" changes the rule itself; "Save as draft" keeps the edit beside it (the sandbox),
+    and once a rule has a draft the form edits the draft — the live rule changes only by going live."""
     services.require_rule_editor(request.user)
     rule = selectors.rule_get(user=request.user, rule_id=rule_id) if rule_id else None
-    initial, advanced = initial_from(rule) if rule else ({"trigger_type": "yearly", "match": "all"}, False)
+    shown = services.draft_rule(rule) if rule is not None and rule.draft else rule
+    initial, advanced = initial_from(shown) if shown else ({"trigger_type": "yearly", "match": "all"}, False)
     form = RuleForm(request.POST or None, initial=initial, advanced=advanced, **_form_options(request))
     if request.method == "POST" and form.is_valid():
+        as_draft = request.POST.get("action") == "draft" or bool(rule and rule.draft)
         try:
-            saved = services.rule_save(
-                by=request.user, rule=rule, data=form.to_rule_in(rule.conditions if rule else {})
-            )
+            data = form.to_rule_in(shown.conditions if shown else {})
+            if as_draft:
+                saved = services.rule_draft_save(by=request.user, rule=rule, data=data)
+            else:
+                saved = services.rule_save(by=request.user, rule=rule, data=data)
         except ValidationFailed as exc:
             form.add_rule_errors(exc.errors)
         except FridayError as exc:
             form.add_error(None, exc.detail)
         else:
+            if as_draft:
+                messages.success(
+                    request,
+                    f"The draft of “{saved.name}” was saved; the rule itself is unchanged until it goes live.",
+                )
+                return redirect("automation:rule_draft", rule_id=saved.pk)
             messages.success(
                 request, f"“{saved.name}” was saved{' and is on' if saved.enabled else ' (off)'}."
             )
@@ -111,9 +124,107 @@ def rule_edit(request: AuthedRequest, rule_id: int | None = None) -> HttpRespons
             "form": form,
             "rule": rule,
             "yaml": selectors.rule_yaml(rule) if rule else "",
-            "findings": lint_rule(rule) if rule and request.method == "GET" else [],
+            "findings": lint_rule(shown) if shown and request.method == "GET" else [],
         },
         status=422 if request.method == "POST" else 200,
+    )
+
+
+def _parts_changed(rule: Rule, draft: Rule) -> list[dict[str, Any]]:
+    """The draft beside the live rule, part by part, in words."""
+
+    def does(r: Rule) -> str:
+        return "; ".join(
+            action_types.ACTIONS[a["type"]].describe(a)
+            for a in r.actions
+            if a["type"] in action_types.ACTIONS
+        )
+
+    rows = [
+        ("Name", rule.name, draft.name),
+        ("Description", rule.description, draft.description),
+        ("When", describe_trigger(rule.trigger), describe_trigger(draft.trigger)),
+        ("Only if", selectors.conditions_text(rule.conditions), selectors.conditions_text(draft.conditions)),
+        ("Then", does(rule), does(draft)),
+        ("Owner", rule.owner.display if rule.owner_id else "", draft.owner.display if draft.owner_id else ""),
+    ]
+    return [{"part": p, "live": a, "draft": b, "changed": a != b} for p, a, b in rows]
+
+
+@login_required
+def rule_draft(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    """A rule's draft beside the live rule: what changes, the draft's lint, and the next 30 days of both —
+    the firings going live would add and remove. Going live (or discarding) is the one step at the bottom."""
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    if not rule.draft:
+        messages.info(request, f"“{rule.name}” has no draft.")
+        return redirect("automation:rule_edit", rule_id=rule.pk)
+    draft = services.draft_rule(rule)
+    findings = lint_rule(draft)
+    return render(
+        request,
+        "automation/rule_draft.html",
+        {
+            "rule": rule,
+            "draft": draft,
+            "parts": _parts_changed(rule, draft),
+            "findings": findings,
+            "errors": sum(1 for f in findings if f.severity == "error"),
+            "diff": services.forecast_diff(rule, days=30),
+            "history": rule.versions.select_related("by").order_by("-number")[:10],
+        },
+    )
+
+
+@login_required
+@require_POST
+def rule_go_live(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    from friday.processes.views import safe_next
+
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    try:
+        version = services.rule_go_live(by=request.user, rule=rule, note=request.POST.get("note", ""))
+    except FridayError as exc:
+        details = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+        messages.error(
+            request,
+            "Not live: " + " ".join(f"{e.field}: {e.detail}" if e.field else e.detail for e in details),
+        )
+        return redirect("automation:rule_draft" if rule.draft else "automation:rule_edit", rule_id=rule.pk)
+    messages.success(request, f"“{version.rule.name}” is live (history version {version.number}).")
+    return redirect(safe_next(request, reverse("automation:rule_history", args=[rule.pk])))
+
+
+@login_required
+@require_POST
+def rule_draft_discard(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    from friday.processes.views import safe_next
+
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    try:
+        deleted = services.rule_draft_discard(by=request.user, rule=rule)
+    except FridayError as exc:
+        messages.error(request, exc.detail)
+        return redirect("automation:rule_edit", rule_id=rule.pk)
+    messages.success(
+        request,
+        f"The draft “{rule.name}” was thrown away"
+        + (" (it was never live, so the rule went with it)." if deleted else "; the rule is as it was."),
+    )
+    return redirect(safe_next(request, reverse("automation:rules")))
+
+
+@login_required
+def rule_history(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    """Every change that reached the rule: who, when, how (saved, went live, on, off) and which parts."""
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    return render(
+        request,
+        "automation/rule_history.html",
+        {"rule": rule, "versions": rule.versions.select_related("by").order_by("-number")},
     )
 
 
@@ -129,12 +240,17 @@ def rule_forecast(request: AuthedRequest) -> HttpResponse:
     advanced = initial_from(rule)[1] if rule is not None else False
     form = RuleForm(request.POST, advanced=advanced, **_form_options(request))
     days = 30
-    result, problems, findings = None, [], []
+    result, problems, findings, diff = None, [], [], None
     if form.is_valid():
         try:
             draft = services.rule_draft(form.to_rule_in(rule.conditions if rule else {}), owner=request.user)
             findings = lint_rule(draft)
-            result = services.forecast([draft], days=days)
+            if rule is not None:
+                # Beside the live rule: what this edit would add to and take from its next 30 days.
+                diff = services.forecast_compare(rule, services.draft_of(rule, draft), days=days)
+                result = diff.draft
+            else:
+                result = services.forecast([draft], days=days)
         except ValidationFailed as exc:
             problems = [f"{e.field}: {e.detail}" if e.field else e.detail for e in exc.errors]
     else:
@@ -145,7 +261,7 @@ def rule_forecast(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "automation/_forecast.html",
-        {"result": result, "problems": problems, "findings": findings, "days": days},
+        {"result": result, "problems": problems, "findings": findings, "days": days, "diff": diff},
     )
 
 
@@ -211,3 +327,44 @@ def starters_install(request: AuthedRequest) -> HttpResponse:
     else:
         messages.success(request, "The starter rules are all here already.")
     return redirect("automation:rules")
+
+
+@login_required
+def sandbox(request: AuthedRequest) -> HttpResponse:
+    """Every change being tried out — process drafts and rule drafts — with its check, its forecast or the
+    records it affects, and the one step that makes it live (or throws it away)."""
+    from friday.processes.models import Process
+    from friday.processes.sandbox import draft_review
+
+    services.require_rule_editor(request.user)
+    process_rows = [
+        draft_review(p, user=request.user)
+        for p in Process.objects.exclude(draft="")
+        .select_related("current", "draft_updated_by")
+        .order_by("name")
+    ]
+    # Each rule's lint and forecast come with its row's summary, fetched after the page (rule_draft_summary):
+    # the page itself is a fixed number of queries however many rules are drafted.
+    rule_rows = [{"rule": rule, "draft": services.draft_rule(rule)} for rule in selectors.drafts_pending()]
+    return render(request, "automation/sandbox.html", {"processes": process_rows, "rules": rule_rows})
+
+
+@login_required
+def rule_draft_summary(request: AuthedRequest, rule_id: int) -> HttpResponse:
+    """One row's check and forecast summary on the Sandbox page, fetched after the page: over a large book each
+    draft's two forecasts take seconds, and the page should not wait for all of them."""
+    services.require_rule_editor(request.user)
+    rule = selectors.rule_get(user=request.user, rule_id=rule_id)
+    if not rule.draft:
+        return HttpResponse('<span class="muted">No draft any more.</span>')
+    findings = lint_rule(services.draft_rule(rule))
+    return render(
+        request,
+        "automation/_draft_summary.html",
+        {
+            "diff": services.forecast_diff(rule, days=30),
+            "rule": rule,
+            "errors": sum(1 for f in findings if f.severity == "error"),
+            "warnings": sum(1 for f in findings if f.severity != "error"),
+        },
+    )

@@ -167,6 +167,47 @@ class CheckOut(Schema):
     errors: list[ErrorOut] = Field(description="Problems reading the file (line and field), if any")
 
 
+class StageDiffOut(Schema):
+    key: str
+    name: str
+    changes: list[str] = Field(
+        description="renamed, kind, time limit, owner, requires, checklist, definition"
+    )
+
+
+class StepOut(Schema):
+    source: str = Field(description="The stage it leaves")
+    target: str = Field(description="The stage it enters")
+    label: str
+
+
+class AffectedOut(Schema):
+    stage: str
+    count: int
+    fate: str = Field(
+        description="stays, renamed (same key, new name) or stranded (the draft removes the stage)"
+    )
+    target: str | None = Field(
+        description="Where a migration would take them (same key, or a stage of that name)"
+    )
+    over_new_limit: int
+    record_ids: list[int] = Field(description="The first 200 of the renamed or stranded stage, oldest first")
+
+
+class ReviewOut(Schema):
+    ok: bool = Field(description="No errors: the draft can be published")
+    errors: int
+    warnings: int
+    added: list[str]
+    removed: list[str]
+    changed: list[StageDiffOut]
+    steps_added: list[StepOut]
+    steps_removed: list[StepOut]
+    affected: list[AffectedOut]
+    stranded: int
+    suggested_map: dict[str, str]
+
+
 class MigrationOut(Schema):
     from_version: int
     to_version: int
@@ -292,6 +333,47 @@ def process_draft(request: AuthedRequest, key: Str100):
     if not process.draft:
         raise NotFound(f"{process.name} has no draft.", code="process.no_draft")
     return _check(process.draft)
+
+
+@router.get(
+    "/{key}/draft/review",
+    response={200: ReviewOut, **ERRORS},
+    summary="What publishing the draft would change: stages, steps, and the records it would strand",
+)
+def process_draft_review(request: AuthedRequest, key: Str100):
+    from friday.processes.sandbox import draft_review
+
+    services.require_process_editor(request.user)
+    review = draft_review(_process(key), user=request.user)
+
+    def step(t: Any) -> dict[str, str]:
+        return {"source": t.source, "target": t.target, "label": t.label}
+
+    return {
+        "ok": review.errors == 0,
+        "errors": review.errors,
+        "warnings": review.warnings,
+        "added": [s.key for s in review.added],
+        "removed": [s.key for s in review.removed],
+        "changed": [
+            {"key": c.key, "name": c.new.name if c.new else "", "changes": c.changes} for c in review.changed
+        ],
+        "steps_added": [step(t) for t in review.transitions_added],
+        "steps_removed": [step(t) for t in review.transitions_removed],
+        "affected": [
+            {
+                "stage": a.stage.key,
+                "count": a.count,
+                "fate": a.fate,
+                "target": a.target.key if a.target else None,
+                "over_new_limit": a.over_new_limit,
+                "record_ids": [r[0] for r in a.records],
+            }
+            for a in review.affected
+        ],
+        "stranded": review.stranded,
+        "suggested_map": review.suggested_map,
+    }
 
 
 @router.put(

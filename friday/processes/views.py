@@ -297,6 +297,88 @@ def process_edit(request: AuthedRequest, key: str) -> HttpResponse:
     )
 
 
+def safe_next(request: AuthedRequest, default: str) -> str:
+    """Where to go after a sandbox action: a local path the form names (the sandbox page), else `default`."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@login_required
+def process_draft(request: AuthedRequest, key: str) -> HttpResponse:
+    """The draft's effect before it is published: lint, both flowcharts, what changes and which records it
+    would strand. Publishing (or discarding) is the one explicit step at the bottom."""
+    from friday.processes.sandbox import draft_review
+
+    process = selectors.process_get(key=key)
+    services.require_process_editor(request.user)
+    if not process.draft.strip():
+        messages.info(request, f"{process.name} has no draft: edit it to start one.")
+        return redirect("processes:detail", key=process.key)
+    review = draft_review(process, user=request.user)
+    current = process.current.definition if process.current else None
+    return render(
+        request,
+        "processes/draft.html",
+        {
+            "process": process,
+            "review": review,
+            "mermaid_current": to_mermaid(current) if current else "",
+            "mermaid_draft": to_mermaid(review.definition) if review.definition else "",
+            "versions": list(process.versions.select_related("published_by").order_by("-number")[:10]),
+        },
+    )
+
+
+@login_required
+@require_POST
+def process_draft_act(request: AuthedRequest, key: str) -> HttpResponse:
+    """Publish or discard the saved draft (from its review page or the sandbox)."""
+    process = selectors.process_get(key=key)
+    services.require_process_editor(request.user)
+    action = request.POST.get("action", "")
+    back = reverse("processes:draft", args=[process.key])
+    try:
+        if action == "publish":
+            from friday.processes.sandbox import draft_go_live
+
+            stage_map = None
+            if request.POST.get("move") == "1":
+                stage_map = {
+                    name.removeprefix("map_"): str(request.POST.get(name, ""))
+                    for name in request.POST
+                    if name.startswith("map_") and request.POST.get(name)
+                }
+            version, migration = draft_go_live(
+                by=request.user, process=process, note=request.POST.get("note", ""), stage_map=stage_map
+            )
+            if migration is not None:
+                messages.success(
+                    request,
+                    f"Version {version.number} of {process.name} is published and its {migration.records} "
+                    f"record{'s' if migration.records != 1 else ''} moved to it.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Version {version.number} of {process.name} is published. Records stay where they are "
+                    "until you move them (see “Records on older versions”).",
+                )
+            return redirect(safe_next(request, reverse("processes:detail", args=[process.key])))
+        if action == "discard":
+            services.process_draft_discard(by=request.user, process=process)
+            messages.success(request, f"The draft of {process.name} was thrown away.")
+            return redirect(safe_next(request, reverse("processes:detail", args=[process.key])))
+        raise FridayError("Publish or discard.", code="invalid.action", field="action")
+    except FridayError as exc:
+        details = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+        messages.error(request, " ".join(e.detail for e in details))
+        return redirect(back if process.draft.strip() else reverse("processes:detail", args=[process.key]))
+
+
 @login_required
 @require_POST
 def process_check(request: AuthedRequest) -> HttpResponse:

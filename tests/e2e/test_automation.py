@@ -50,7 +50,7 @@ def test_build_a_rule_see_its_forecast_switch_it_on_and_see_it_run(page: Page, l
     page.get_by_role("button", name="See what it would do").click()
     expect(page.locator("#forecast-events")).to_be_visible()
     page.get_by_label("On", exact=True).check()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("“Birthday reminder” was saved and is on.")).to_be_visible()
     expect(page.locator("#rules")).to_contain_text("Birthday reminder")
     make_person(admin, "Alan", "Turing", emails=["alan@example.com"])
