@@ -95,7 +95,7 @@ CORNERS_SECONDS = 300
 def _corners(user: User, months: list[dt.date]) -> list[corners.Corners]:
     """The four corners of each month (first days given): they move slowly, so each user's are kept for five
     minutes (the dashboard says so). Today's lapsing customers are counted once for all of them."""
-    key = f"insights:corners:{user.pk}:{':'.join(m.isoformat() for m in months)}"
+    key = f"insights:corners:{business.currency()}:{user.pk}:{':'.join(m.isoformat() for m in months)}"
     found = cache.get(key)
     if found is None:
         now = corners.lapsing(user)

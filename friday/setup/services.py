@@ -68,7 +68,8 @@ def step_resume(*, by: User, key: str) -> None:
 def business_update(*, by: User, name: str, time_zone: str, currency: str, region: str) -> Business:
     """Change the business's name, time zone, currency and region. Saving what is already there writes nothing
     (except the first time, when a person confirms what the environment said). A new time zone moves the days
-    of the stage history, so the processes' daily roll-ups are recounted by a task queued in this transaction."""
+    of the stage history, so the processes' daily roll-ups are recounted by a task queued in this transaction; a
+    new currency does the same for the customer figures (kept in the home currency)."""
     require_admin(by)
     clean = business.clean(name=name, time_zone=time_zone, currency=currency, region=region)
     business.current()  # the row exists from here on
@@ -88,6 +89,12 @@ def business_update(*, by: User, name: str, time_zone: str, currency: str, regio
 
         if StageChange.objects.exists():
             rollups_recount.enqueue()
+    if "currency" in changed:
+        from friday.insights.tasks import insights_recompute
+        from friday.parties.models import Party
+
+        if Party.objects.exists():  # the customer figures are kept in the home currency: count them again
+            insights_recompute.enqueue()
     business.forget()
     transaction.on_commit(business.forget)
     StepState.objects.update_or_create(

@@ -166,3 +166,15 @@ def test_no_recount_without_stage_history(cast):
 
     save(cast.admin, time_zone="Asia/Tokyo")
     assert not DBTaskResult.objects.exists()
+
+
+def test_a_new_currency_queues_the_customer_figures_again(cast):
+    from django_tasks_db.models import DBTaskResult
+
+    make_person(cast.alice, "Grace", "Hopper")
+    save(cast.admin, name="Hopper Heating")
+    assert not DBTaskResult.objects.exists()
+    save(cast.admin, currency="EUR")
+    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "friday.insights.tasks.insights_recompute"
+    ]
