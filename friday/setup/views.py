@@ -203,8 +203,16 @@ def process_step(request: AuthedRequest) -> HttpResponse:
                 and definition.key not in keys,
             }
         )
+    main = next((p for p in processes if p.current is not None), None)
+    drawing: dict[str, Any] = {}
+    if main is not None and main.current is not None:
+        from friday.processes.drawing import to_mermaid
+        from friday.processes.services import process_lint
+
+        definition = main.current.definition
+        drawing = {"main": main, "mermaid": to_mermaid(definition), "findings": process_lint(definition)}
     return _render_step(
-        request, "process", "setup/process.html", {"processes": processes, "starters": starters}
+        request, "process", "setup/process.html", {"processes": processes, "starters": starters, **drawing}
     )
 
 

@@ -87,6 +87,10 @@ def test_a_new_install_walks_through_the_guide(page: Page, live_server, admin):
     page.goto(f"{live_server.url}/setup/process/")
     expect(page.locator("#step-status")).to_have_attribute("data-status", "done")
     expect(page.locator("#your-processes")).to_contain_text("Job workflow")
+    expect(page.locator("#main-process section.diagram svg")).to_contain_text(
+        "Quality check"
+    )  # the flowchart
+    shot(page, "setup-process")
 
     page.goto(f"{live_server.url}/")
     expect(checklist).to_contain_text("5 of 6 done")
