@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import messages
@@ -106,6 +107,7 @@ def business_settings(request: AuthedRequest) -> HttpResponse:
     )
 
 
+@functools.cache  # reading the zone names from disk takes milliseconds; they do not change while we run
 def _zones() -> list[str]:
     import zoneinfo
 

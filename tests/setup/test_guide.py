@@ -14,20 +14,25 @@ from friday.processes.services import process_import
 from friday.processes.templates import starter_text
 from friday.setup import selectors, services
 from friday.setup.models import StepState
-from friday.setup.steps import register_step, unregister_step
+from friday.setup.steps import register_step, step_get, steps, unregister_step
 from tests.conftest import make_person
 
-BUILT_IN = ["business", "terms", "process", "team", "contacts", "rules"]
+BUILT_IN = ["business", "terms", "process", "team", "contacts", "rules"]  # other apps may add theirs (goals)
 
 
 def statuses() -> dict[str, str]:
-    return {v.key: v.status for v in selectors.guide()}
+    return {v.key: v.status for v in selectors.guide() if v.key in BUILT_IN}
 
 
 def test_a_new_install_has_every_step_open(boss):
     assert statuses() == dict.fromkeys(BUILT_IN, "open")
     card = selectors.dashboard(user=boss)["checklist"]
-    assert (card["done"], card["total"], card["settled"], card["next"].key) == (0, 6, False, "business")
+    assert (card["done"], card["total"], card["settled"], card["next"].key) == (
+        0,
+        len(steps()),
+        False,
+        "business",
+    )
 
 
 def test_each_step_is_done_by_its_data(boss):
@@ -61,8 +66,8 @@ def test_each_step_is_done_by_its_data(boss):
     assert statuses()["rules"] == "done"
     assert set(Rule.objects.filter(enabled=True).values_list("name", flat=True)) == {"Birthday email"}
 
-    card = selectors.dashboard(user=boss)["checklist"]
-    assert (card["done"], card["settled"], card["next"]) == (6, True, None)
+    assert statuses() == dict.fromkeys(BUILT_IN, "done")
+    assert selectors.dashboard(user=boss)["checklist"]["done"] == 6
 
 
 def test_a_click_alone_does_not_make_a_step_done(boss):
@@ -98,11 +103,11 @@ def test_skip_and_resume_on_the_pages(boss, web_for):
 def test_the_checklist_stays_until_every_step_is_settled(boss, web_for):
     client = web_for(boss)
     home = client.get("/").content.decode()
-    assert 'id="setup-checklist"' in home and "0 of 6 done" in home
+    assert 'id="setup-checklist"' in home and f"0 of {len(steps())} done" in home
     with pytest.raises(Conflict):
         services.dismiss(user=boss, key="checklist")
-    for key in BUILT_IN:
-        services.step_skip(by=boss, key=key)
+    for step in steps():
+        services.step_skip(by=boss, key=step.key)
     home = client.get("/").content.decode()
     assert 'id="setup-dismiss"' in home
     response = client.post("/setup/dismiss/checklist/", {"next": "/"})
@@ -117,17 +122,28 @@ def test_the_checklist_is_for_admins(cast, web_for):
 
 
 def test_another_app_registers_its_step(boss):
+    before = step_get("goals")
     done = {"value": False}
-    register_step("goals", "Your first goals", order=70, url="/strategy/", done=lambda: done["value"])
+    register_step("goals", "Your first goals", order=99, url="/strategy/", done=lambda: done["value"])
     try:
         views = selectors.guide()
         assert [v.key for v in views][-1] == "goals"
         assert (views[-1].status, views[-1].href) == ("open", "/strategy/")
         done["value"] = True
-        assert statuses()["goals"] == "done"
+        assert selectors.guide()[-1].status == "done"
     finally:
         unregister_step("goals")
-    assert "goals" not in statuses()
+        if before is not None:  # the strategy app's own step
+            register_step(
+                before.key,
+                before.title,
+                order=before.order,
+                url=before.url,
+                done=before.done,
+                summary=before.summary,
+                why=before.why,
+            )
+    assert before is not None or "goals" not in {v.key for v in selectors.guide()}
 
 
 def test_bad_input_is_refused_by_field(boss, web_for):

@@ -96,3 +96,19 @@ def test_at_most_two_at_a_time_and_each_put_away_per_user(cast, web_for):
     home = web_for(cast.manager).get("/").content.decode()
     assert home.count('class="card suggestion"') == 2 and 'data-suggestion="feedback"' in home
     services.dismiss(user=cast.admin, key="suggest:feedback")  # twice is fine
+
+
+def test_the_dashboard_card_costs_a_query_per_step_and_rule_not_per_record(
+    cast, django_assert_max_num_queries, django_assert_num_queries
+):
+    from friday.setup.steps import steps
+    from friday.setup.suggestions import SUGGESTIONS
+
+    for n in range(30):
+        make_person(cast.alice, "Client", f"Number {n}")
+    # Dismissals, step states, one done-check per step, and at most two queries per suggestion's rule.
+    with django_assert_max_num_queries(2 + len(steps()) + 2 * len(SUGGESTIONS)):
+        card = dashboard(user=cast.admin)
+    assert card["checklist"] is not None
+    with django_assert_num_queries(1):  # a member: only what they put away
+        assert dashboard(user=cast.alice) == {"checklist": None, "suggestions": []}
