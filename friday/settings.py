@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "friday.insights",
     "friday.duplicates",
     "friday.imports",
+    "friday.setup",
     "friday.web",
 ]
 
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "friday.core.middleware.FridayErrorMiddleware",
+    "friday.core.middleware.BusinessTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "friday.urls"
@@ -160,6 +162,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 # --- Locale and time --------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# FRIDAY_TIME_ZONE, FRIDAY_CURRENCY, FRIDAY_DEFAULT_REGION and FRIDAY_BUSINESS_NAME are the first values of the
+# Business row (friday.core.business); after that the Business page changes them, not the environment.
 TIME_ZONE = os.environ.get("FRIDAY_TIME_ZONE", "UTC")
 # The business's currency (ISO 4217): the default for deals, later invoices.
 FRIDAY_CURRENCY = os.environ.get("FRIDAY_CURRENCY", "GBP").upper()

@@ -28,6 +28,7 @@ urlpatterns = [
     path("sandbox/", automation_views.sandbox, name="sandbox"),
     path("insights/", include("friday.insights.urls")),
     path("imports/", include("friday.imports.urls")),
+    path("setup/", include("friday.setup.urls")),
     path("billing/", include("friday.billing.urls")),
     path("feedback/", include("friday.feedback.urls")),
     # Public feedback links: no sign-in (the token is the key); "thanks" is never a token (those are 43 long).

@@ -225,9 +225,12 @@ def job_process(cast):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with an empty cache (the dashboard keeps figures for a few minutes)."""
+    """Each test starts with empty caches (the dashboard keeps figures for a few minutes)."""
     from django.core.cache import cache
 
+    from friday.core import business
+
     cache.clear()
+    business.forget()  # the business as last read: another test's row is gone with its transaction
     yield
     cache.clear()

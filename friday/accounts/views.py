@@ -19,6 +19,7 @@ from friday.accounts.forms import (
     UserEditForm,
 )
 from friday.accounts.scoping import require_admin
+from friday.core import business
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 
@@ -145,7 +146,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "accounts/preferences.html",
-        {"form": form, "digest_hour": settings.FRIDAY_DIGEST_HOUR, "time_zone": settings.TIME_ZONE},
+        {"form": form, "digest_hour": settings.FRIDAY_DIGEST_HOUR, "time_zone": business.time_zone()},
     )
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from friday.billing.models import Invoice
 from friday.billing.selectors import invoice_totals
+from friday.core.business import name as business_name
 from friday.core.errors import FridayError
 
 SALT = "friday.billing.invoice-pdf"
@@ -21,7 +22,7 @@ SALT = "friday.billing.invoice-pdf"
 
 def business() -> dict[str, Any]:
     return {
-        "name": settings.FRIDAY_BUSINESS_NAME,
+        "name": business_name(),
         "address": [line.strip() for line in settings.FRIDAY_BUSINESS_ADDRESS.split("\n") if line.strip()],
         "email": settings.FRIDAY_BUSINESS_EMAIL,
         "phone": settings.FRIDAY_BUSINESS_PHONE,

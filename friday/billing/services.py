@@ -28,7 +28,7 @@ from friday.billing.models import (
 )
 from friday.billing.selectors import invoice_get
 from friday.billing.totals import HUNDRED, line_net, totals_of
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import Collector, Conflict, FridayError
 from friday.core.events import event_emit
 from friday.core.money import amount_parse, currency_clean, money
@@ -75,7 +75,7 @@ def default_tax_rate() -> Decimal:
 def _clean(errors: Collector, data: InvoiceIn, *, creating: bool, currency_now: str = "") -> _Clean:
     out = _Clean()
     if data.currency is not UNSET or creating:
-        currency = data.currency if data.currency not in (UNSET, None, "") else settings.FRIDAY_CURRENCY
+        currency = data.currency if data.currency not in (UNSET, None, "") else business.currency()
         try:
             out.fields["currency"] = currency_clean(currency)
         except FridayError as exc:

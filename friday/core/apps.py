@@ -10,7 +10,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from friday.core import scheduler, tasks
+        from django.core.signals import setting_changed
+        from django_tasks.signals import task_started
+
+        from friday.core import business, scheduler, tasks
+
+        task_started.connect(business.on_task_started, dispatch_uid="business.task_started")
+        setting_changed.connect(business.on_setting_changed, dispatch_uid="business.setting_changed")
 
         scheduler.register(scheduler.Job("tasks.prune", "17 3 * * *", tasks.prune_task_results.enqueue))
         scheduler.register(scheduler.Job("database.analyze", "43 4 * * *", tasks.analyze_database.enqueue))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from django.conf import settings
 from django.utils import timezone
+
+from friday.core import business
 
 
 def now() -> dt.datetime:
@@ -14,7 +15,7 @@ def now() -> dt.datetime:
 
 
 def business_tz() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return business.tz()
 
 
 def today() -> dt.date:

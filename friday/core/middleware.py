@@ -1,11 +1,28 @@
-"""Turns FridayError refusals raised inside page views into proper 404/403/400 pages — never a traceback."""
+"""Page middleware: FridayError refusals become proper 404/403/400 pages (never a traceback); pages show times in
+the business's time zone."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from friday.core import business
 from friday.core.errors import FridayError
+
+
+class BusinessTimeZoneMiddleware:
+    """Dates on pages and in forms are the business's: its time zone is data (`Business`), not TIME_ZONE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(business.tz())
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class FridayErrorMiddleware:

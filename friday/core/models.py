@@ -1,4 +1,4 @@
-"""Rows every app shares: domain events and the scheduler's claimed slots."""
+"""Rows every app shares: domain events, the scheduler's claimed slots, and the business itself."""
 
 from __future__ import annotations
 
@@ -48,3 +48,29 @@ class ScheduleSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot.isoformat()}"
+
+
+class Business(models.Model):
+    """The business Friday works for: its name, time zone, currency and phone region — one row (pk 1).
+
+    Ordinary data rather than environment settings, so the setup guide and the Business page can change them;
+    the first read copies the environment's values (FRIDAY_BUSINESS_NAME, FRIDAY_TIME_ZONE, FRIDAY_CURRENCY,
+    FRIDAY_DEFAULT_REGION). Read it through `friday.core.business`, which caches it per process; `version` goes up
+    on every change so a cached copy can tell it is stale.
+    """
+
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    region = models.CharField(max_length=2, help_text="Phone numbers without a country code are read here")
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="business_single_row")]
+
+    def __str__(self) -> str:
+        return self.name

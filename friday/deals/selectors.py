@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import FridayError, NotFound
 from friday.core.ids import valid_id
 from friday.core.pagination import Page, keyset_page, page_order
@@ -204,7 +204,7 @@ def deal_board(*, user: User, process: Process, owner_id: int | None = None, lim
         .annotate(n=Count("id"), total=Sum("value"))
         .order_by(),
     ]
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     closed = _closed_stages(process)
     for row in sorted(rows, key=lambda r: (r["currency"] != home, r["currency"])):
         counts[row["stage"]] = counts.get(row["stage"], 0) + row["n"]

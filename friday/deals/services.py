@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from friday.accounts.models import Team, User
 from friday.accounts.scoping import require_write
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import Collector, Conflict, FridayError
 from friday.core.events import event_emit
 from friday.core.money import currency_clean, currency_digits
@@ -69,7 +68,7 @@ def _clean(errors: Collector, data: DealIn, *, creating: bool, currency_now: str
     elif data.value is not UNSET:
         out["value"] = None
     if data.currency is not UNSET or creating:
-        currency = data.currency if data.currency not in (UNSET, None, "") else settings.FRIDAY_CURRENCY
+        currency = data.currency if data.currency not in (UNSET, None, "") else business.currency()
         try:
             out["currency"] = currency_clean(currency)
         except FridayError as exc:

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
-from friday.core import export
+from friday.core import business, export
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.core.pagination import Page
@@ -105,7 +105,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             "survey": survey,
             "scale": list(survey.scale),
             "nps": survey.kind == SurveyKind.NPS,
-            "business": settings.FRIDAY_BUSINESS_NAME,
+            "business": business.name(),
             "errors": errors,
             "values": values,
         },
@@ -115,7 +115,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 def thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "feedback/public_thanks.html", {"business": settings.FRIDAY_BUSINESS_NAME})
+    return render(request, "feedback/public_thanks.html", {"business": business.name()})
 
 
 # --- staff pages -------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write, visible_q
-from friday.core import clock, fastinsert
+from friday.core import business, clock, fastinsert
 from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied
 from friday.core.events import event_emit
 from friday.imports import formats, mapping
@@ -120,7 +120,7 @@ def import_upload(
         encoding=sniffed.encoding,
         delimiter=sniffed.delimiter,
         origin=origin,
-        date_order=DateOrder.MDY if settings.FRIDAY_DEFAULT_REGION in MDY_REGIONS else DateOrder.DMY,
+        date_order=DateOrder.MDY if business.region() in MDY_REGIONS else DateOrder.DMY,
     )
     job.file.save(filename[-100:] or "import", File(upload), save=False)
     try:

@@ -21,10 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
 from friday.accounts.models import Team, User
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import Collector
 from friday.imports.formats import SourceRow
 from friday.parties import normalise
@@ -661,4 +659,4 @@ def country_code(value: str) -> str:
 
 
 def business_region() -> str:
-    return settings.FRIDAY_DEFAULT_REGION
+    return business.region()

@@ -30,12 +30,11 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Model, OuterRef, Q, QuerySet, Subquery, Sum
 
 from friday.accounts.models import Role, User
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import round_money
 from friday.deals.models import Deal
 from friday.insights.models import AdoptionCount, AdoptionWeek, CustomerMetrics
@@ -821,7 +820,7 @@ def best_staff(*, user: User, start: dt.date, end: dt.date) -> list[StaffRow]:
     by_person: dict[int, list[int]] = defaultdict(list)
     for (_, pk), score in person_scores(weeks).items():
         by_person[pk].append(score)
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     for metric in (
         CustomerMetrics.objects.filter(owner_id__in=ids)
         .values("owner_id")

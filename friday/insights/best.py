@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
 from friday.accounts.models import User
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import round_money
 from friday.core.pagination import Page, keyset_page
 from friday.insights import rfm
@@ -126,7 +125,7 @@ def _metrics_for_totals(user: User) -> Any:
 
 def rfm_segments(*, user: User) -> Segments:
     """Customers and revenue per RFM segment, and per cell of the R × FM grid that names them (one query)."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     cells: dict[tuple[int, int], GridCell] = {}
     for r in range(1, 6):
         for fm in range(1, 6):
@@ -314,7 +313,7 @@ def supplier_costs(*, user: User, period: Period, limit: int = TOP) -> SupplierC
     """Suppliers by what their bills (job costs of kind "supplier bill" naming them) came to in the period, in
     the business's currency, within the suppliers the user may see: one grouped query (per supplier: the
     total and count in the business's currency, and the bills in others), ranked here."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     bills = scoped(
         Cost.objects.filter(
             kind=CostKind.SUPPLIER_BILL,

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import totals_q
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import round_money
 from friday.deals.models import LostReason
 from friday.deals.selectors import deals_visible
@@ -74,7 +73,7 @@ def lapsing(user: User) -> tuple[int, Decimal]:
     row = CustomerMetrics.objects.filter(totals_q(user), lapsing=True).aggregate(
         n=Count("party"), total=Sum("yearly_value")
     )
-    return row["n"], round_money(Decimal(row["total"] or 0), settings.FRIDAY_CURRENCY)
+    return row["n"], round_money(Decimal(row["total"] or 0), business.currency())
 
 
 def corners(
@@ -82,7 +81,7 @@ def corners(
 ) -> Corners:
     """The four corners for [start, end), over the parties the user may see (`lapsing_now`: from `lapsing`, when
     the caller has it already)."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     since, until = _start_of(start), _start_of(end)
     revenue = (
         scoped_totals(Invoice.objects, user)
@@ -170,7 +169,7 @@ def lost(*, user: User, starts: list[dt.date]) -> Lost:
     """The lost deals of the months beginning at `starts` (consecutive), in one pass over the closed-deals index:
     grouped by (reason, owner, stage lost from) with a conditional sum per month; the breakdowns and the trend are
     added up from those groups (a few hundred rows at most)."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     bounds = [*starts, next_month(starts[-1])]
     sums = {
         f"m{i}": Sum("value", filter=Q(closed_at__gte=_start_of(lo), closed_at__lt=_start_of(hi)))
@@ -238,7 +237,7 @@ def trend(
 ) -> list[Month]:
     """The corners month by month, oldest first, ending with this month: one query per corner, not per month
     (the lost deals' figures may be passed in when the caller has them already)."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     starts = month_starts(months, today)
     first, end = starts[0], next_month(starts[-1])
     since, until = _start_of(first), _start_of(end)
@@ -270,7 +269,7 @@ def trend(
 
 def over(months: list[Month], *, user: User, lost_count: int) -> Corners:
     """The corners of the whole span of `months`, added up from them (and today's lapsing customers)."""
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     lapsing_count, lapsing_value = lapsing(user)
     return Corners(
         start=months[0].start,

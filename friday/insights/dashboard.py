@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import totals_q
 from friday.billing.models import Invoice, open_invoices
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import round_money
 from friday.deals.models import Deal
 from friday.insights import adoption, corners, selectors
@@ -47,7 +46,7 @@ class Board:
 
 def _board(process: Process, qs: Any, value_field: str | None, url: str) -> Board:
     assert process.current is not None
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     aggregates: dict[str, Any] = {"n": Count("id")}
     if value_field:
         aggregates["total"] = Sum(value_field, filter=None)
@@ -96,7 +95,7 @@ CORNERS_SECONDS = 300
 def _corners(user: User, months: list[dt.date]) -> list[corners.Corners]:
     """The four corners of each month (first days given): they move slowly, so each user's are kept for five
     minutes (the dashboard says so). Today's lapsing customers are counted once for all of them."""
-    key = f"insights:corners:{user.pk}:{':'.join(m.isoformat() for m in months)}"
+    key = f"insights:corners:{business.currency()}:{user.pk}:{':'.join(m.isoformat() for m in months)}"
     found = cache.get(key)
     if found is None:
         now = corners.lapsing(user)
@@ -128,7 +127,7 @@ def dashboard(*, user: User) -> dict[str, Any]:
     )
     overdue = open_invoices(
         Invoice.objects.filter(totals_q(user, owner="party__owner", team="party__team"))
-    ).filter(due_date__lt=today, currency=settings.FRIDAY_CURRENCY)
+    ).filter(due_date__lt=today, currency=business.currency())
     overdue_sum = overdue.aggregate(n=Count("id"), total=Sum("balance"))
     this_month = corners.month_start(today)
     last_month = corners.month_start(this_month - dt.timedelta(days=1))
@@ -144,9 +143,9 @@ def dashboard(*, user: User) -> dict[str, Any]:
         else None,
         "jobs": _board(job_process, jobs_visible(user), None, "/jobs/") if job_process else None,
         "overdue_count": overdue_sum["n"],
-        "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), settings.FRIDAY_CURRENCY),
+        "overdue_total": round_money(Decimal(overdue_sum["total"] or 0), business.currency()),
         "corners": now_corners,
         "corners_before": before_corners,
         "health": health,
-        "currency": settings.FRIDAY_CURRENCY,
+        "currency": business.currency(),
     }

@@ -23,7 +23,7 @@ from django.urls import reverse
 from friday.accounts.models import User
 from friday.billing.models import open_invoices
 from friday.billing.selectors import invoices_visible
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import money
 from friday.insights.models import Digest
 from friday.insights.risk import threshold
@@ -449,7 +449,7 @@ def render(content: DigestContent) -> Email:
         "base_url": base_url(),
         "preferences_url": base_url() + reverse("accounts:preferences"),
         "unsubscribe_url": unsubscribe,
-        "business": settings.FRIDAY_BUSINESS_NAME,
+        "business": business.name(),
         "hour": settings.FRIDAY_DIGEST_HOUR,
     }
     return Email(

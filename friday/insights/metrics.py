@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
 from friday.billing.models import Invoice, InvoiceKind, InvoiceStatus
-from friday.core import clock, fastinsert
+from friday.core import business, clock, fastinsert
 from friday.core.ids import valid_id
 from friday.core.models import DomainEvent
 from friday.core.money import round_money
@@ -64,7 +63,7 @@ def compute(party_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
     if not ids:
         return 0
     now = now or clock.now()
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     today = clock.local_date(now)
     wanted = set(ids)
     # A dense batch (the recompute's: every party in an id range) is read by range — no list of 2,000 parameters

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Field, Sum
 
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.money import round_money
 from friday.insights import clv, rfm, risk
 from friday.insights.models import CustomerMetrics, CustomerValueFit
@@ -227,7 +227,7 @@ def fit(*, batch: int = BATCH, progress: Callable[[int, int], None] | None = Non
     read and one upsert per batch, each batch in its own transaction with its rows locked)."""
     began = time.perf_counter()
     now = clock.now()
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     days: dict[dt.datetime, dt.date] = {}
     rows: list[Any] = []
     for purchases, first, last, as_of, revenue, repeat_revenue in (

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -20,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from friday.accounts.models import User
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.csvout import csv_response
 from friday.core.errors import FridayError
 from friday.core.http import AuthedRequest
@@ -392,7 +391,7 @@ def best_staff_context(*, user: User, start: dt.date, end: dt.date) -> dict[str,
         "staff_start": start,
         "staff_end": end,
         "staff_everyone": adoption.sees_everyone(user),
-        "staff_currency": settings.FRIDAY_CURRENCY,
+        "staff_currency": business.currency(),
     }
 
 

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from friday.accounts.models import User
 from friday.accounts.scoping import visible_q
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import FridayError, NotFound
 from friday.core.ids import valid_id
 from friday.core.money import round_money
@@ -209,7 +209,7 @@ def job_board(*, user: User, process: Process, staff_id: int | None = None, limi
     ]
     counts: dict[str, int] = {}
     totals: dict[str, list[tuple[str, Decimal]]] = {}
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     for row in sorted(rows, key=lambda r: (r["currency"] != home, r["currency"])):
         counts[row["stage"]] = counts.get(row["stage"], 0) + row["n"]
         if row["total"] is not None:

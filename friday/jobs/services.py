@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from friday.accounts.models import Team, User
 from friday.accounts.scoping import require_write
-from friday.core import clock
+from friday.core import business, clock
 from friday.core.errors import Collector, FridayError, PermissionDenied
 from friday.core.events import event_emit
 from friday.core.money import amount_parse, currency_clean, money, round_money
@@ -101,7 +100,7 @@ def _clean_job(
         if getattr(data, name) is not UNSET:
             _text(errors, out, name, getattr(data, name), limit=limit)
     if data.currency is not UNSET or creating:
-        currency = data.currency if data.currency not in (UNSET, None, "") else settings.FRIDAY_CURRENCY
+        currency = data.currency if data.currency not in (UNSET, None, "") else business.currency()
         try:
             out["currency"] = currency_clean(currency)
         except FridayError as exc:
@@ -406,7 +405,7 @@ def cost_add(*, by: User, data: CostIn, job: Job | None = None, party: Party | N
                 code="invalid.currency_mismatch",
             )
         currency = currency or given
-    currency = currency or settings.FRIDAY_CURRENCY
+    currency = currency or business.currency()
     staff = data.staff
     if kind == CostKind.LABOUR:
         if not isinstance(staff, User):
@@ -547,7 +546,7 @@ def staff_rate_set(*, by: User, user: User, hourly_rate: Any, currency: Any = No
         return None
     errors = Collector()
     try:
-        code = currency_clean(currency or settings.FRIDAY_CURRENCY)
+        code = currency_clean(currency or business.currency())
     except FridayError as exc:
         errors.add("currency", exc.detail, code=exc.code)
         code = ""

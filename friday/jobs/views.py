@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
 from friday.accounts.scoping import require_write
-from friday.core import clock, export
+from friday.core import business, clock, export
 from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest, safe_next
 from friday.core.pagination import Page
@@ -551,7 +550,7 @@ def staff_rates(request: AuthedRequest) -> HttpResponse:
         {
             "rows": rows,
             "can_edit": request.user.can_edit_processes,
-            "home_currency": settings.FRIDAY_CURRENCY,
+            "home_currency": business.currency(),
         },
         status=422 if errors else 200,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from friday.core import clock
+from friday.core import business, clock
 from friday.parties.models import Party, PartyKind
 
 
@@ -39,8 +39,8 @@ def party_context(party: Party) -> dict[str, Any]:
         "years_as_customer": _years(party.customer_since, today),
         "city": address.city if address else "",
         "owner": {
-            "name": owner.display if owner else settings.FRIDAY_BUSINESS_NAME,
-            "first_name": (owner.first_name or owner.display) if owner else settings.FRIDAY_BUSINESS_NAME,
+            "name": owner.display if owner else business.name(),
+            "first_name": (owner.first_name or owner.display) if owner else business.name(),
             "email": owner.email if owner else settings.FRIDAY_BUSINESS_EMAIL,
         },
         "custom": {str(k): v for k, v in (party.custom or {}).items()},
@@ -49,7 +49,7 @@ def party_context(party: Party) -> dict[str, Any]:
 
 def business_context() -> dict[str, Any]:
     return {
-        "name": settings.FRIDAY_BUSINESS_NAME,
+        "name": business.name(),
         "email": settings.FRIDAY_BUSINESS_EMAIL,
         "phone": settings.FRIDAY_BUSINESS_PHONE,
         "website": settings.FRIDAY_BUSINESS_WEBSITE,

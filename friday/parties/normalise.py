@@ -7,9 +7,9 @@ import re
 import unicodedata
 
 import phonenumbers
-from django.conf import settings
 from email_validator import EmailNotValidError, validate_email
 
+from friday.core import business
 from friday.core.errors import FridayError
 
 
@@ -70,7 +70,7 @@ def normalise_email(value: str, field: str = "email") -> str:
 def normalise_phone(value: str, field: str = "phone", region: str | None = None) -> str:
     """E.164 (+441234567890). Numbers without a country code are read in FRIDAY_DEFAULT_REGION."""
     value = no_nul(value, field).strip()
-    region = (region or settings.FRIDAY_DEFAULT_REGION).upper()
+    region = (region or business.region()).upper()
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -96,8 +96,12 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
 _parsed: dict[str, phonenumbers.PhoneNumber] = {}  # E.164 → the number just read (bounded)
 
 
-@functools.lru_cache(maxsize=4096)  # libphonenumber takes ~110 µs a call; list and detail pages call it often
 def phone_display(e164: str) -> str:
+    return _phone_display(e164, business.region())  # keyed by the region too: the business may change it
+
+
+@functools.lru_cache(maxsize=4096)  # libphonenumber takes ~110 µs a call; list and detail pages call it often
+def _phone_display(e164: str, region: str) -> str:
     number = _parsed.pop(e164, None)
     if number is None:
         try:
@@ -105,7 +109,7 @@ def phone_display(e164: str) -> str:
         except phonenumbers.NumberParseException:
             return e164
     # Compare calling codes, not regions: +44 7911… is Guernsey to the library, but a UK mobile to people.
-    home = phonenumbers.country_code_for_region(settings.FRIDAY_DEFAULT_REGION)
+    home = phonenumbers.country_code_for_region(region)
     if number.country_code == home:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -8,7 +8,7 @@ from django.conf import settings
 from icalendar import Calendar, Event
 
 from friday.accounts.models import User
-from friday.core import clock
+from friday.core import business, clock
 from friday.reminders.selectors import mine
 
 FEED_DAYS_BACK = 30
@@ -22,7 +22,7 @@ def calendar_for(user: User, *, host: str) -> bytes:
     cal.add("prodid", "-//Friday CRM//Reminders//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"Friday reminders: {user.display}")
-    cal.add("x-wr-timezone", settings.TIME_ZONE)
+    cal.add("x-wr-timezone", business.time_zone())
     now = clock.now()
     base = getattr(settings, "FRIDAY_BASE_URL", "").rstrip("/")
     reminders = (

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from friday.core.http import AuthedRequest
 from friday.processes.selectors import process_list
+from friday.setup.selectors import dashboard as setup_dashboard
 from friday.web.selectors import home_summary
 
 
@@ -18,6 +19,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     context = home_summary(user=request.user)
     context["no_process"] = not process_list().exists()
     context["dash"] = dashboard(user=request.user)
+    context["setup"] = setup_dashboard(user=request.user)
     return render(request, "web/home.html", context)
 
 
