@@ -25,6 +25,7 @@ urlpatterns = [
     path("messages/", include("friday.messaging.urls")),
     path("automation/", include("friday.automation.urls")),
     path("insights/", include("friday.insights.urls")),
+    path("strategy/", include("friday.strategy.urls")),
     path("imports/", include("friday.imports.urls")),
     path("billing/", include("friday.billing.urls")),
     path("feedback/", include("friday.feedback.urls")),
