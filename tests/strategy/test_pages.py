@@ -38,8 +38,14 @@ def test_the_page_shows_each_goal_with_its_figure_trend_status_and_links(cast, h
         page = web_for(cast.alice).get("/strategy/").content.decode()
     assert f'id="goal-{retention.pk}" data-status="on_track"' in page
     assert f'id="goal-{late.pk}" data-status="off_track"' in page
-    assert '<span class="big goal-value">50%</span>' in page and "at least 90% a month" in page
-    assert '<span class="big goal-value">2</span>' in page and "at most 0 a month" in page
+    assert (
+        '<span class="goal-value" style="font-size:1.6em;font-weight:600">50%</span>' in page
+        and "at least 90% a month" in page
+    )
+    assert (
+        '<span class="goal-value" style="font-size:1.6em;font-weight:600">2</span>' in page
+        and "at most 0 a month" in page
+    )
     # the trend, drawn and tabled: the last rows are April, May, June (to date)
     assert f'data-trend="{retention.pk}"' in page and "<rect" in page
     assert '<td>May 2026</td><td class="num">50%</td><td>Off track</td>' in page
