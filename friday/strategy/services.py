@@ -20,7 +20,6 @@ from friday.strategy.models import Direction, Goal, GoalReading, Period
 MAX_ACTIVE = 20  # "a few goals": the page and the dashboard compute each one
 MAX_ROLLING_DAYS = 366
 TARGET_LIMIT = Decimal("9999999999999.99")
-DASHBOARD_CACHE_KEY = "strategy:dashboard"
 CATCH_UP_DAYS = 7  # after downtime, readings are written for at most this many missed days
 
 
@@ -151,7 +150,7 @@ def goal_save(*, by: User, data: GoalIn, goal: Goal | None = None) -> Goal:
     goal.active = data.active
     goal.updated_at, goal.updated_by = now, by
     goal.save()
-    transaction.on_commit(lambda: cache.delete(DASHBOARD_CACHE_KEY))
+    transaction.on_commit(lambda: cache.delete(selectors.CACHE_KEY))
     event_emit(
         name="goal.created" if created else "goal.updated",
         subject=goal,
@@ -173,7 +172,7 @@ def goal_set_active(*, by: User, goal: Goal, active: bool) -> Goal:
         _check_active_count(goal)
     goal.active, goal.updated_at, goal.updated_by = active, clock.now(), by
     goal.save(update_fields=["active", "updated_at", "updated_by"])
-    transaction.on_commit(lambda: cache.delete(DASHBOARD_CACHE_KEY))
+    transaction.on_commit(lambda: cache.delete(selectors.CACHE_KEY))
     event_emit(name="goal.updated", subject=goal, actor=by, payload={"active": active})
     return goal
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,23 +18,16 @@ from friday.strategy import metrics, selectors, services
 from friday.strategy.forms import GoalForm
 from friday.strategy.models import Goal
 
-DASHBOARD_SECONDS = 300
-
 
 def dashboard_goals() -> list[selectors.Standing]:
-    """The active goals for the top of the home page (figures now, no trend): a few queries per goal, kept for
-    DASHBOARD_SECONDS (a change of a goal drops them at once)."""
-    found = cache.get(services.DASHBOARD_CACHE_KEY)
-    if found is None:
-        found = [selectors.standing(goal, count=1, with_links=False) for goal in selectors.goal_list()]
-        cache.set(services.DASHBOARD_CACHE_KEY, found, DASHBOARD_SECONDS)
-    return found
+    """The active goals for the top of the home page: the Strategy page's figures (up to five minutes old)."""
+    return [s for s in selectors.standings_cached() if s.goal.active]
 
 
 @login_required
 def index(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     """Every goal with its figure, target, status, trend and links. `?format=csv`: the goals and their trends."""
-    found = selectors.standings(include_inactive=True)
+    found = selectors.standings_cached()
     if request.GET.get("format") == "csv":
         return _csv([s for s in found if s.goal.active])
     return render(
