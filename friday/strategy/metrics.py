@@ -225,10 +225,18 @@ def retention(spans: list[Span], ask: Ask) -> list[Decimal | None]:
 
 
 def _retention_links(params: dict[str, Any]) -> list[Link]:
+    """The customers at risk (the list, and the segment the check-in rule works on) and the check-in rule itself —
+    or, before the starter rules are installed, where to install them."""
     from friday.automation.models import Rule
-    from friday.insights.starters import RULES
+    from friday.insights.starters import AT_RISK_SEGMENT, RULES
+    from friday.processes.models import Segment
 
     links = [Link("Customers at risk", reverse("insights:at_risk"))]
+    segment = Segment.objects.filter(name__iexact=AT_RISK_SEGMENT["name"]).only("pk").first()
+    if segment is not None:
+        links.append(
+            Link("The segment of customers at risk", reverse("processes:segment_edit", args=[segment.pk]))
+        )
     rule = Rule.objects.filter(name=RULES[0]["name"]).only("pk", "enabled").first()
     if rule is not None:
         state = "on" if rule.enabled else "off"
@@ -239,7 +247,7 @@ def _retention_links(params: dict[str, Any]) -> list[Link]:
             )
         )
     else:
-        links.append(Link("Add the check-in rule for customers at risk", reverse("automation:rules")))
+        links.append(Link("Install the check-in rule for customers at risk", reverse("automation:rules")))
     links.append(Link("Best customers", reverse("insights:best")))
     return links
 

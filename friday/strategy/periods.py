@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
 from friday.core import clock
@@ -96,11 +95,3 @@ def before(span: Span, period: str, rolling_days: int | None = None) -> Span:
         return Span(start, span.start, span.start, _label(start, period, span.start))
     start = _add_months(span.start, -MONTHS[Period(period)])
     return Span(start, span.start, span.start, _label(start, period, span.start))
-
-
-def as_decimal(value: Fraction | float | int, places: str = "0.1") -> Decimal:
-    return (
-        Decimal(value.numerator) / Decimal(value.denominator)
-        if isinstance(value, Fraction)
-        else Decimal(value)
-    ).quantize(Decimal(places))

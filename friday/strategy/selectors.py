@@ -11,7 +11,6 @@ from fractions import Fraction
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from friday.accounts.models import User
 from friday.core import clock
 from friday.core.errors import NotFound
 from friday.core.ids import valid_id
@@ -213,8 +212,3 @@ def slipped(*, since: dt.date, known: dict[str, str] | None = None) -> tuple[lis
         if was is not None and worse(status, was):
             found.append(Slip(goal, value, status, was))
     return found, now_status
-
-
-def visible_to(user: User) -> bool:
-    """Any active colleague may read the goals."""
-    return user.is_active

@@ -108,3 +108,23 @@ def test_every_metric_says_how_and_links_to_what_moves_it(history):
         assert links and all(link.url.startswith("/") for link in links)
     retention = {link.url for link in metrics.get("retention").links({})}  # type: ignore[union-attr]
     assert "/insights/at-risk/" in retention
+
+
+def test_retention_links_to_the_at_risk_segment_and_the_check_in_rule_once_installed(cast, london):
+    from friday.automation.models import Rule
+    from friday.automation.starters import install
+    from friday.processes.models import Segment
+
+    before = metrics.get("retention").links({})  # type: ignore[union-attr]
+    assert [link.label for link in before] == [
+        "Customers at risk",
+        "Install the check-in rule for customers at risk",
+        "Best customers",
+    ]
+    install(by=cast.admin)
+    rule = Rule.objects.get(name="Check in with customers at risk")
+    segment = Segment.objects.get(name="Customers at risk")
+    after = {link.url: link.label for link in metrics.get("retention").links({})}  # type: ignore[union-attr]
+    assert after[f"/automation/{rule.pk}/"] == "The check-in rule for customers at risk (off)"
+    assert after[f"/segments/{segment.pk}/"] == "The segment of customers at risk"
+    assert after["/insights/at-risk/"] == "Customers at risk"
