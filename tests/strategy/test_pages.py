@@ -178,3 +178,14 @@ def test_the_goals_are_at_the_top_of_the_home_page(cast, history, web_for):
 def test_no_goals_no_strip_and_the_page_invites_the_first(cast, london, web_for):
     assert 'id="dashboard-goals"' not in web_for(cast.admin).get("/").content.decode()
     assert "write the first goal" in web_for(cast.admin).get("/strategy/").content.decode()
+
+
+def test_every_link_to_what_moves_a_goal_opens_a_page(cast, history, web_for):
+    from friday.automation.starters import install
+    from friday.strategy import metrics
+
+    install(by=cast.admin)
+    client = web_for(cast.manager)
+    for metric in metrics.catalog():
+        for link in metric.links({p.name: p.default for p in metric.params}):
+            assert client.get(link.url).status_code == 200, (metric.key, link.url)
