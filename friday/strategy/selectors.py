@@ -170,6 +170,11 @@ def standings_cached() -> list[Standing]:
     return found
 
 
+def statuses_on(day: dt.date) -> dict[int, str]:
+    """Each goal's status in its reading of `day` (goal id → status); one query."""
+    return dict(GoalReading.objects.filter(day=day).values_list("goal_id", "status"))
+
+
 @dataclass
 class Slip:
     goal: Goal

@@ -3,6 +3,7 @@ it; the goal form (admins and managers); the goals as CSV. The dashboard's goals
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -11,12 +12,14 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from friday.core import clock
 from friday.core.csvout import csv_response
 from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.strategy import metrics, selectors, services
 from friday.strategy.forms import GoalForm
-from friday.strategy.models import Goal
+from friday.strategy.models import Goal, Status
+from friday.strategy.status import worse
 
 
 def dashboard_goals() -> list[selectors.Standing]:
@@ -30,11 +33,22 @@ def index(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     found = selectors.standings_cached()
     if request.GET.get("format") == "csv":
         return _csv([s for s in found if s.goal.active])
+    yesterday = selectors.statuses_on(clock.today() - dt.timedelta(days=1))
+    labels = dict(Status.choices)
     return render(
         request,
         "strategy/index.html",
         {
-            "active": [s for s in found if s.goal.active],
+            "active": [
+                {
+                    "s": s,
+                    "slipped_from": labels[Status(yesterday[s.goal.pk])]
+                    if s.goal.pk in yesterday and worse(s.status, yesterday[s.goal.pk])
+                    else "",
+                }
+                for s in found
+                if s.goal.active
+            ],
             "inactive": [s for s in found if not s.goal.active],
             "can_edit": request.user.can_edit_processes,
             "catalog": metrics.catalog(),

@@ -13,7 +13,7 @@ from friday.core import clock
 from friday.deals.models import LostReason
 from friday.deals.services import DealIn, deal_create, deal_move
 from friday.feedback.models import Survey
-from friday.feedback.services import feedback_answer, feedback_request
+from friday.feedback.services import feedback_answer, feedback_request, survey_defaults_install
 from friday.jobs.services import CostIn, JobIn, cost_add, job_create
 from friday.processes.services import stage_move
 from friday.reminders.services import ReminderIn, reminder_create, reminder_done
@@ -61,6 +61,7 @@ def invoice(by, party, net: str, issued: dt.datetime, paid: dt.datetime | None):
 
 
 def answer(party, score: int, when: dt.datetime) -> None:
+    survey_defaults_install()  # a transactional test starts from an empty database: no default surveys
     with time_machine.travel(when, tick=False):
         _, raw = feedback_request(survey=Survey.objects.get(key="nps"), party=party)
         feedback_answer(token=raw, score=score)

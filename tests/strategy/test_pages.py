@@ -189,3 +189,25 @@ def test_every_link_to_what_moves_a_goal_opens_a_page(cast, history, web_for):
     for metric in metrics.catalog():
         for link in metric.links({p.name: p.default for p in metric.params}):
             assert client.get(link.url).status_code == 200, (metric.key, link.url)
+
+
+def test_the_page_marks_a_goal_that_slipped_since_yesterday(cast, history, web_for):
+    from django.core.cache import cache
+
+    from friday.strategy.services import readings_write
+
+    with time_machine.travel(at(2026, 5, 1, 9), tick=False):
+        goal = goal_save(
+            by=cast.manager, data=GoalIn(title="Healthy margin", metric="gross_margin", target="60")
+        )
+    # 9 June: June so far is Bea's £200 and no cost → 100%, met (as on the 8th: not a slip)
+    with time_machine.travel(at(2026, 6, 9, 12), tick=False):
+        readings_write()
+        page = web_for(cast.alice).get("/strategy/").content.decode()
+    assert f'id="goal-{goal.pk}" data-status="met"' in page and "slipped since" not in page
+    cache.clear()  # the figures are kept five minutes: a day later they are not
+    # 10 June: the £250 pump and Ada's £400 → 58.3%, at risk
+    with time_machine.travel(at(2026, 6, 10, 12), tick=False):
+        page = web_for(cast.alice).get("/strategy/").content.decode()
+    assert f'id="goal-{goal.pk}" data-status="at_risk"' in page
+    assert '<span class="goal-slipped muted">slipped since yesterday (was met)</span>' in page
