@@ -14,13 +14,14 @@ PARAM_FIELDS = {"stage": "param_stage", "days": "param_days"}
 
 
 class GoalForm(forms.Form):
+    # Title and target are checked by the service, so that every problem is reported at once.
     title = forms.CharField(
-        max_length=200, help_text="In your words, e.g. “Keep 90% of last year's customers”"
+        max_length=200, required=False, help_text="In your words, e.g. “Keep 90% of last year's customers”"
     )
     metric = forms.ChoiceField(help_text="What Friday measures it by")
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.AT_LEAST)
     target = forms.CharField(
-        max_length=30, help_text="A number: 90 (%), 50 (NPS), 2500 (money), 0 (reminders)"
+        max_length=30, required=False, help_text="A number: 90 (%), 50 (NPS), 2500 (money), 0 (reminders)"
     )
     period = forms.ChoiceField(choices=Period.choices, initial=Period.MONTH)
     rolling_days = forms.CharField(

@@ -107,6 +107,13 @@ def test_a_manager_writes_a_goal_with_the_form_and_bad_input_comes_back_by_field
     assert bad.status_code == 422
     body = bad.content.decode()
     assert "The target is a number" in body and "Give a whole number of days from 0 to 365." in body
+    both = client.post(
+        "/strategy/new/",
+        {"title": "", "metric": "nps", "direction": "at_least", "target": "x", "period": "month"},
+    )
+    assert (
+        "Give the goal a title" in both.content.decode() and "The target is a number" in both.content.decode()
+    )
     assert not Goal.objects.exists()
     ok = client.post(
         "/strategy/new/",
