@@ -27,6 +27,7 @@ from friday.parties.api import router as parties_router
 from friday.processes.api import moves_router, segments_router, terms_router
 from friday.processes.api import router as processes_router
 from friday.reminders.api import router as reminders_router
+from friday.strategy.api import router as goals_router
 
 logger = logging.getLogger("friday.api")
 
@@ -78,6 +79,7 @@ api.add_router("/service-plans", plans_router)
 api.add_router("/reminders", reminders_router)
 api.add_router("/rules", rules_router)
 api.add_router("/feedback", feedback_router)
+api.add_router("/goals", goals_router)
 api.add_router("/invoices", invoices_router)
 api.add_router("/duplicates", duplicates_router)
 api.add_router("/merges", merges_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "friday.billing",
     "friday.feedback",
     "friday.insights",
+    "friday.strategy",
     "friday.duplicates",
     "friday.imports",
     "friday.setup",

@@ -27,6 +27,7 @@ urlpatterns = [
     path("automation/", include("friday.automation.urls")),
     path("sandbox/", automation_views.sandbox, name="sandbox"),
     path("insights/", include("friday.insights.urls")),
+    path("strategy/", include("friday.strategy.urls")),
     path("imports/", include("friday.imports.urls")),
     path("setup/", include("friday.setup.urls")),
     path("billing/", include("friday.billing.urls")),

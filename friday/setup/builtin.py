@@ -86,6 +86,19 @@ def rules_summary() -> str:
     return f"{n} rule{'' if n == 1 else 's'} switched on"
 
 
+def goals_done() -> bool:
+    from friday.strategy.selectors import goals_exist
+
+    return goals_exist()
+
+
+def goals_summary() -> str:
+    from friday.strategy.selectors import goal_list
+
+    n = goal_list().count()
+    return f"{n} goal{'' if n == 1 else 's'}"
+
+
 def register() -> None:
     register_step(
         "business",
@@ -140,4 +153,13 @@ def register() -> None:
         done=rules_done,
         summary=rules_summary,
         why="Birthdays, check-ins and job notices, each shown before it is switched on.",
+    )
+    register_step(
+        "goals",
+        "Your first goals",
+        order=70,
+        url="setup:goals",
+        done=goals_done,
+        summary=goals_summary,
+        why="A few measurable goals, each tied to a figure Friday keeps — the strategy the rest serves.",
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("team/", views.team_step, name="team"),
     path("contacts/", views.contacts_step, name="contacts"),
     path("rules/", views.rules_step, name="rules"),
+    path("goals/", views.goals_step, name="goals"),
     path("steps/<slug:key>/skip/", views.step_skip, name="skip"),
     path("steps/<slug:key>/resume/", views.step_resume, name="resume"),
     path("dismiss/<str:key>/", views.dismiss, name="dismiss"),

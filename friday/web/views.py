@@ -15,10 +15,12 @@ from friday.web.selectors import home_summary
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
     from friday.insights.dashboard import dashboard
+    from friday.strategy.views import dashboard_goals
 
     context = home_summary(user=request.user)
     context["no_process"] = not process_list().exists()
     context["dash"] = dashboard(user=request.user)
+    context["strategy_goals"] = dashboard_goals()
     context["setup"] = setup_dashboard(user=request.user)
     return render(request, "web/home.html", context)
 

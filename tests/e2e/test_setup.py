@@ -25,7 +25,7 @@ def admin(transactional_db):
 def test_a_new_install_walks_through_the_guide(page: Page, live_server, admin):
     sign_in(page, live_server.url, "/")
     checklist = page.locator("#setup-checklist")
-    total = len(steps())  # six here, and the goals step once the strategy app registers it
+    total = len(steps())  # seven: the six of the setup app and the first goals
     expect(checklist).to_contain_text(f"0 of {total} done")
     shot(page, "setup-checklist")
     page.locator("#setup-continue").click()
@@ -73,8 +73,14 @@ def test_a_new_install_walks_through_the_guide(page: Page, live_server, admin):
     birthday.get_by_label("Switch it on").check()
     page.get_by_role("button", name="Switch on the ticked rules").click()
 
+    # (g) the first goals: one starter goal adopted, and it heads the dashboard
+    expect(page.locator("#step-title")).to_have_text("Your first goals")
+    page.locator("#goal-retention").check()
+    page.locator("#add-goals").click()
+
     page.goto(f"{live_server.url}/")
-    expect(checklist).to_contain_text(f"4 of {total} done")
+    expect(page.locator("#dashboard-goals")).to_contain_text("Keep 90% of last year's customers")
+    expect(checklist).to_contain_text(f"5 of {total} done")
     expect(checklist.locator('li[data-step="process"]')).to_have_attribute("data-status", "skipped")
     expect(checklist.locator('li[data-step="contacts"]')).to_have_attribute("data-status", "open")
     expect(page.locator("#setup-dismiss")).to_have_count(0)  # not while a step is open
@@ -95,7 +101,7 @@ def test_a_new_install_walks_through_the_guide(page: Page, live_server, admin):
     shot(page, "setup-process")
 
     page.goto(f"{live_server.url}/")
-    expect(checklist).to_contain_text(f"5 of {total} done")
+    expect(checklist).to_contain_text(f"6 of {total} done")
     expect(checklist.locator('li[data-step="process"]')).to_have_attribute("data-status", "done")
     shot(page, "setup-checklist-later")
 
