@@ -49,7 +49,10 @@ from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, P
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000
+# Rows per transaction. Each commit costs ~0.1 s on SQLite (the WAL checkpoint it triggers writes the pages to
+# the database file), so 5,000-row batches write ~35% faster than 1,000-row ones (bench, 100k rows); a batch
+# holds the write lock for about a second, well inside the busy timeout others wait with.
+BATCH = 5000
 PARALLEL_FROM_BYTES = 2 * 1024 * 1024  # files this big have their rows checked by other processes too
 PREVIEW_ROWS = 20
 STALE_AFTER = dt.timedelta(
