@@ -106,8 +106,10 @@ class Invoice(models.Model):
             models.Index(fields=["job", "status"], name="invoice_job_idx"),
             # Who bought when (paid invoices by issue date, with the party): the retention goal's buyers per
             # period, read from the index alone.
-            # (Not partial: SQLite would use a partial index only with its condition written as literal SQL.)
-            models.Index(fields=["status", "kind", "issue_date", "party"], name="invoice_paid_issue_idx"),
+            # (Not partial: SQLite would use a partial index only with its condition written as literal SQL. The
+            # date leads: led by status and kind, SQLite took it for the revenue by `paid_at` and read every paid
+            # invoice, 5 → 190 ms on the dashboard.)
+            models.Index(fields=["issue_date", "status", "kind", "party"], name="invoice_issued_buyer_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(
             dest="action",
             required=True,
-            metavar="{generate,run,processes,jobs,billing,insights,automation,clv,dedupe,import}",
+            metavar="{generate,run,processes,jobs,billing,insights,automation,clv,dedupe,import,strategy}",
         )
         generate = actions.add_parser(
             "generate", help="Bulk-load a realistic dataset (refuses if one exists)"
@@ -72,6 +72,11 @@ class Command(BaseCommand):
             action="store_true",
             help="First add supplier chases and bills (once) for the Best page",
         )
+        strategy = actions.add_parser(
+            "strategy",
+            help="Goals: each metric for a month and a year, the Strategy and home pages, the readings",
+        )
+        strategy.add_argument("--runs", type=int, default=5, help="Timed runs per measure")
         dedupe = actions.add_parser(
             "dedupe",
             help="The duplicate scan (full and incremental), the duplicates page, a big merge (writes!)",
@@ -156,6 +161,10 @@ class Command(BaseCommand):
                     insights_bench.suppliers(chases=20_000, bills=20_000, seed=1, console=console)
                 recompute, timings = insights_bench.run(runs=options["runs"], console=console)
                 insights_bench.report(recompute, timings, console)
+            elif action == "strategy":
+                from bench import strategy as strategy_bench
+
+                strategy_bench.report(strategy_bench.run(runs=options["runs"], console=console), console)
             elif action == "dedupe":
                 from bench import dedupe
 
