@@ -61,7 +61,7 @@ def test_a_new_install_walks_through_the_guide(page: Page, live_server, admin):
 
     # (e) contacts: the import is one click away; left for later
     expect(page.locator("#step-title")).to_have_text("Your contacts")
-    expect(page.locator("#import-link")).to_have_attribute("href", "/imports/upload/")
+    expect(page.locator("#import-link")).to_have_attribute("href", "/imports/")
     page.locator("#next-step").click()
 
     # (f) the starter rules: added switched off, forecast shown, one switched on
