@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -246,3 +247,83 @@ def dismiss(*, user: User, key: str) -> Dismissal:
         raise FridayError(f"There is nothing called {key!r} to put away.", code="setup.no_such_thing")
     dismissal, _ = Dismissal.objects.get_or_create(user=user, key=key, defaults={"at": clock.now()})
     return dismissal
+
+
+# --- the first goals --------------------------------------------------------------------------------------------
+
+# Four goals most service businesses share (issue 8's examples), offered ready to adopt: each is an ordinary goal,
+# edited on the Strategy page like any other.
+STARTER_GOALS: list[dict[str, Any]] = [
+    {
+        "key": "retention",
+        "title": "Keep 90% of last year's customers",
+        "metric": "retention",
+        "target": "90",
+        "direction": "at_least",
+        "period": "year",
+    },
+    {
+        "key": "nps",
+        "title": "NPS of 50 or more",
+        "metric": "nps",
+        "target": "50",
+        "direction": "at_least",
+        "period": "quarter",
+    },
+    {
+        "key": "margin",
+        "title": "Gross margin of 35% or more",
+        "metric": "gross_margin",
+        "target": "35",
+        "direction": "at_least",
+        "period": "month",
+    },
+    {
+        "key": "overdue",
+        "title": "No reminder overdue more than 2 days",
+        "metric": "overdue_reminders",
+        "target": "0",
+        "direction": "at_most",
+        "period": "month",
+        "params": {"days": 2},
+    },
+]
+
+
+def starter_goals_offered() -> list[dict[str, Any]]:
+    """The starter goals whose metric no active goal tracks yet."""
+    from friday.strategy.selectors import goal_list
+
+    tracked = set(goal_list().values_list("metric", flat=True))
+    return [g for g in STARTER_GOALS if g["metric"] not in tracked]
+
+
+@transaction.atomic
+def starter_goals_add(*, by: User, keys: list[str]) -> list[str]:
+    """Adopt the chosen starter goals (by key) still offered; all or none. Unknown keys are refused; one already
+    tracked is left out (running the guide again adds nothing). Returns the titles added."""
+    from friday.strategy import services as strategy_services
+
+    require_admin(by)
+    known = {g["key"] for g in STARTER_GOALS}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise FridayError(
+            f"{unknown[0]!r} is not one of the starter goals.", code="setup.no_goal", field="goal"
+        )
+    added = []
+    for g in starter_goals_offered():
+        if g["key"] in keys:
+            strategy_services.goal_save(
+                by=by,
+                data=strategy_services.GoalIn(
+                    title=g["title"],
+                    metric=g["metric"],
+                    target=g["target"],
+                    direction=g["direction"],
+                    period=g["period"],
+                    params=dict(g.get("params", {})),
+                ),
+            )
+            added.append(g["title"])
+    return added

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -303,82 +302,31 @@ def rules_step(request: AuthedRequest) -> HttpResponse:
 
 # --- the first goals --------------------------------------------------------------------------------------------
 
-# Four goals most service businesses share (issue 8's examples), offered ready to adopt: each is an ordinary goal,
-# edited on the Strategy page like any other.
-STARTER_GOALS: list[dict[str, Any]] = [
-    {
-        "key": "retention",
-        "title": "Keep 90% of last year's customers",
-        "metric": "retention",
-        "target": "90",
-        "direction": "at_least",
-        "period": "year",
-    },
-    {
-        "key": "nps",
-        "title": "NPS of 50 or more",
-        "metric": "nps",
-        "target": "50",
-        "direction": "at_least",
-        "period": "quarter",
-    },
-    {
-        "key": "margin",
-        "title": "Gross margin of 35% or more",
-        "metric": "gross_margin",
-        "target": "35",
-        "direction": "at_least",
-        "period": "month",
-    },
-    {
-        "key": "overdue",
-        "title": "No reminder overdue more than 2 days",
-        "metric": "overdue_reminders",
-        "target": "0",
-        "direction": "at_most",
-        "period": "month",
-        "params": {"days": 2},
-    },
-]
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def goals_step(request: AuthedRequest) -> HttpResponse:
     """The first goals: adopt any of four starter goals (a metric already tracked by an active goal is not
     offered again, so running the guide twice adds nothing), or write one's own on the Strategy page."""
-    from friday.strategy import services as strategy_services
     from friday.strategy.selectors import goal_list
 
     require_admin(request.user)
-    tracked = set(goal_list().values_list("metric", flat=True))
-    offered = [g for g in STARTER_GOALS if g["metric"] not in tracked]
     if request.method == "POST":
-        chosen = [g for g in offered if g["key"] in request.POST.getlist("goal")]
         try:
-            with transaction.atomic():
-                for g in chosen:
-                    strategy_services.goal_save(
-                        by=request.user,
-                        data=strategy_services.GoalIn(
-                            title=g["title"],
-                            metric=g["metric"],
-                            target=g["target"],
-                            direction=g["direction"],
-                            period=g["period"],
-                            params=dict(g.get("params", {})),
-                        ),
-                    )
+            added = services.starter_goals_add(by=request.user, keys=request.POST.getlist("goal"))
         except FridayError as exc:
             messages.error(request, exc.detail)
             return redirect("setup:goals")
-        if chosen:
-            messages.success(request, "Added: " + ", ".join(g["title"] for g in chosen) + ".")
+        if added:
+            messages.success(request, "Added: " + ", ".join(added) + ".")
             return _next(request, "goals")
         messages.info(request, "No goal was added.")
         return redirect("setup:goals")
     return _render_step(
-        request, "goals", "setup/goals.html", {"goals": list(goal_list()), "offered": offered}
+        request,
+        "goals",
+        "setup/goals.html",
+        {"goals": list(goal_list()), "offered": services.starter_goals_offered()},
     )
 
 

@@ -18,7 +18,10 @@ def test_the_goals_step_adds_the_chosen_starter_goals_and_then_is_done(boss, cli
     page = client.get("/setup/goals/").content.decode()
     assert "No goal yet" in page and 'id="goal-retention"' in page and 'id="goal-overdue"' in page
     assert _status("goals") == "open"
-    response = client.post("/setup/goals/", {"goal": ["retention", "overdue", "nonsense"]})
+    refused = client.post("/setup/goals/", {"goal": ["retention", "nonsense"]}, follow=True)
+    assert "is not one of the starter goals" in refused.content.decode()
+    assert not Goal.objects.exists()  # all or none
+    response = client.post("/setup/goals/", {"goal": ["retention", "overdue"]})
     assert response.status_code == 302
     goals = {g.metric: g for g in Goal.objects.all()}
     assert set(goals) == {"retention", "overdue_reminders"}
