@@ -25,7 +25,7 @@ from friday.automation.models import (
     RunStatus,
 )
 from friday.core import clock
-from friday.core.errors import Collector, FridayError, PermissionDenied, ValidationFailed
+from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied, ValidationFailed
 from friday.core.events import event_emit
 from friday.parties.models import Party
 from friday.parties.services import timeline_add
@@ -125,6 +125,11 @@ def rule_set_enabled(*, by: User, rule: Rule, enabled: bool) -> Rule:
     rule = Rule.objects.select_for_update().get(pk=rule.pk)
     if rule.enabled == enabled:
         return rule
+    if enabled and rule.draft and not rule.versions.exists():
+        # Only a draft so far: switching it on would skip the checks going live makes.
+        raise Conflict(
+            "This rule is only a draft: review it and go live with it (Sandbox).", code="rule.draft_only"
+        )
     rule.enabled, rule.updated_at, rule.updated_by = enabled, clock.now(), by
     if enabled:
         rule.swept_until = rule.enabled_at = rule.updated_at

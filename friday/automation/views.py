@@ -19,7 +19,7 @@ from friday.automation.lint import lint_rule
 from friday.automation.models import Rule, RunStatus
 from friday.automation.triggers import REGISTERED
 from friday.core.errors import FridayError, ValidationFailed
-from friday.core.http import AuthedRequest
+from friday.core.http import AuthedRequest, safe_next
 from friday.messaging.models import MessageTemplate
 from friday.processes.templatetags.stages import lifecycle_options
 
@@ -180,7 +180,6 @@ def rule_draft(request: AuthedRequest, rule_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def rule_go_live(request: AuthedRequest, rule_id: int) -> HttpResponse:
-    from friday.processes.views import safe_next
 
     services.require_rule_editor(request.user)
     rule = selectors.rule_get(user=request.user, rule_id=rule_id)
@@ -200,7 +199,6 @@ def rule_go_live(request: AuthedRequest, rule_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def rule_draft_discard(request: AuthedRequest, rule_id: int) -> HttpResponse:
-    from friday.processes.views import safe_next
 
     services.require_rule_editor(request.user)
     rule = selectors.rule_get(user=request.user, rule_id=rule_id)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.models import User
 from friday.core.errors import FridayError, ValidationFailed
-from friday.core.http import AuthedRequest
+from friday.core.http import AuthedRequest, safe_next
 from friday.processes import analytics, records, segments, selectors, services
 from friday.processes.definition import PROCESS_SCHEMA, ProcessDefinition
 from friday.processes.drawing import to_dot, to_mermaid
@@ -295,16 +295,6 @@ def process_edit(request: AuthedRequest, key: str) -> HttpResponse:
         {"process": process, "source": source, "check": _check(source, process), "errors": _errors(error)},
         status=422 if error else 200,
     )
-
-
-def safe_next(request: AuthedRequest, default: str) -> str:
-    """Where to go after a sandbox action: a local path the form names (the sandbox page), else `default`."""
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 @login_required

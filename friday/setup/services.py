@@ -98,6 +98,13 @@ def business_update(*, by: User, name: str, time_zone: str, currency: str, regio
             insights_recompute.enqueue()
     business.forget()
     transaction.on_commit(business.forget)
+    if {"time_zone", "currency"} & set(changed):
+        from django.core.cache import cache
+
+        from friday.strategy.selectors import CACHE_KEY
+
+        # The goals' figures were worked out in the old zone or currency (this process's copy; others within 5 min).
+        transaction.on_commit(lambda: cache.delete(CACHE_KEY))
     StepState.objects.update_or_create(
         key="business", defaults={"status": StepStatus.DONE, "by": by, "at": clock.now()}
     )

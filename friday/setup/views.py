@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from friday.accounts.scoping import require_admin
 from friday.core import business
-from friday.core.errors import FridayError, ValidationFailed
+from friday.core.errors import FridayError, NotFound, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.setup import selectors, services
 from friday.setup.forms import BusinessForm, InviteForm
@@ -30,7 +30,9 @@ def _apply_errors(form, exc: FridayError) -> None:
 
 def _step_context(request: AuthedRequest, key: str) -> dict[str, Any]:
     views = selectors.guide()
-    index = next(i for i, v in enumerate(views) if v.key == key)
+    index = next((i for i, v in enumerate(views) if v.key == key), None)
+    if index is None:  # an app's step that is not registered here
+        raise NotFound("The guide has no such step.", code="setup.no_step")
     return {
         "steps": views,
         "current": views[index],

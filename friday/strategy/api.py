@@ -10,7 +10,7 @@ from typing import Any
 from ninja import Field, Router, Schema, Status
 
 from friday.accounts.selectors import user_get
-from friday.core.errors import NotFound
+from friday.core.errors import FridayError, NotFound
 from friday.core.http import AuthedRequest
 from friday.core.schemas import ErrorOut, Id, InSchema, Str20, Str40, Str200
 from friday.strategy import metrics, selectors, services
@@ -123,6 +123,10 @@ def _data(request: AuthedRequest, payload: GoalIn) -> services.GoalIn:
         except NotFound as exc:
             exc.field = "owner_id"
             raise
+        if not owner.is_active:
+            raise FridayError(
+                "The owner must be an active colleague.", code="invalid.owner", field="owner_id"
+            )
     return services.GoalIn(
         title=payload.title,
         metric=payload.metric,
@@ -156,6 +160,7 @@ def metric_list(request: AuthedRequest):
 
 @router.get("", response=list[GoalOut], summary="The goals, each with where it stands and its trend")
 def goal_list(request: AuthedRequest, include_inactive: bool = False):
+    # Worked out afresh (not the pages' five-minute copy): a client reads what it has just written.
     return [_out(s) for s in selectors.standings(include_inactive=include_inactive)]
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
 from friday.accounts.models import Role, User
+from friday.core import business
 from friday.core.errors import FridayError
 from friday.core.money import round_money
 from friday.strategy.periods import Span, before
@@ -114,7 +114,7 @@ def _money_sums(
 ) -> list[Decimal]:
     conditions = _per_span(spans, field_name, dates=dates)
     row = qs.aggregate(**{k: Sum(value, filter=q) for k, q in conditions.items()})
-    home = settings.FRIDAY_CURRENCY
+    home = business.currency()
     return [round_money(Decimal(row[k] or 0), home) for k in conditions]
 
 
@@ -130,7 +130,7 @@ def _revenue(spans: list[Span]) -> list[Decimal]:
         paid_at__lt=spans[-1].until(),
         kind=InvoiceKind.INVOICE,
         status=InvoiceStatus.PAID,
-        currency=settings.FRIDAY_CURRENCY,
+        currency=business.currency(),
     )
     return _money_sums(qs, spans, "paid_at", "subtotal")
 
@@ -146,7 +146,7 @@ def margin(spans: list[Span], ask: Ask) -> list[Decimal | None]:
     takings = _revenue(spans)
     costs = _money_sums(
         scoped_totals(Cost.objects, everyone()).filter(
-            currency=settings.FRIDAY_CURRENCY, incurred_on__gte=spans[0].start, incurred_on__lt=spans[-1].upto
+            currency=business.currency(), incurred_on__gte=spans[0].start, incurred_on__lt=spans[-1].upto
         ),
         spans,
         "incurred_on",
@@ -159,9 +159,7 @@ def margin(spans: list[Span], ask: Ask) -> list[Decimal | None]:
 def lost_value(spans: list[Span], ask: Ask) -> list[Decimal | None]:
     from friday.insights.corners import _lost_deals
 
-    qs = _lost_deals(everyone(), spans[0].since(), spans[-1].until()).filter(
-        currency=settings.FRIDAY_CURRENCY
-    )
+    qs = _lost_deals(everyone(), spans[0].since(), spans[-1].until()).filter(currency=business.currency())
     return list(_money_sums(qs, spans, "closed_at", "value"))
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from friday.core import clock
 from friday.core.errors import NotFound
@@ -194,23 +194,31 @@ def slipped(*, since: dt.date, known: dict[str, str] | None = None) -> tuple[lis
         return [], {}
     latest: dict[int, tuple[Decimal | None, str]] = {}
     before: dict[str, str] = dict(known or {})
-    rows = (
-        GoalReading.objects.filter(goal__in=goals, day__lte=today)
-        .order_by("goal_id", "-day")
-        .values_list("goal_id", "day", "value", "status")
-    )
-    for goal_id, day, value, status in rows:
-        if day == today:
-            latest[goal_id] = (value, status)
-        elif known is None and day <= since:
-            before.setdefault(str(goal_id), status)
+    for goal_id, value, status in GoalReading.objects.filter(goal__in=goals, day=today).values_list(
+        "goal_id", "value", "status"
+    ):
+        latest[goal_id] = (value, status)
+    if known is None:
+        # Each goal's reading on `since`, or the latest before it: one query, not the whole history.
+        last_day = (
+            GoalReading.objects.filter(goal_id=OuterRef("pk"), day__lte=since)
+            .order_by("-day")
+            .values("status")[:1]
+        )
+        for goal_id, status in (
+            Goal.objects.filter(pk__in=[g.pk for g in goals])
+            .annotate(was=Subquery(last_day))
+            .values_list("pk", "was")
+        ):
+            if status is not None:
+                before[str(goal_id)] = status
     found: list[Slip] = []
     now_status: dict[str, str] = {}
     for goal in goals:
         if goal.pk in latest:
             value, status = latest[goal.pk]
         else:
-            fresh = standing(goal, with_links=False)
+            fresh = standing(goal, count=1, with_links=False)
             value, status = fresh.value, fresh.status
         now_status[str(goal.pk)] = status
         was = before.get(str(goal.pk))

@@ -355,3 +355,26 @@ def test_the_sandbox_page_costs_the_same_queries_for_one_rule_draft_or_four(cast
         assert html.count("/draft/summary/") == n + 1
         counts.append(len(queries))
     assert counts[0] == counts[-1], counts
+
+
+def test_a_draft_only_rule_cannot_be_switched_on_past_its_checks(cast, templates, web_for):
+    """Switching on would put a rule live without the lint going live makes: refused, by the service and the API."""
+    from friday.core.errors import Conflict
+
+    rule = rule_draft_save(
+        by=cast.manager,
+        data=RuleIn(
+            name="Draft only", trigger=BIRTHDAY, actions=[{"type": "send_message", "template": "card"}]
+        ),
+    )
+    with pytest.raises(Conflict, match="only a draft"):
+        services.rule_set_enabled(by=cast.manager, rule=rule, enabled=True)
+    response = web_for(cast.manager).post(
+        f"/api/v1/rules/{rule.pk}/enabled", {"enabled": True}, content_type="application/json"
+    )
+    assert response.status_code == 409 and response.json()["code"] == "rule.draft_only"
+    rule.refresh_from_db()
+    assert not rule.enabled and not rule.versions.exists()
+    rule_go_live(by=cast.manager, rule=rule)  # the way on
+    services.rule_set_enabled(by=cast.manager, rule=rule, enabled=False)
+    assert services.rule_set_enabled(by=cast.manager, rule=rule, enabled=True).enabled  # with a history: fine

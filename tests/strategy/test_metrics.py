@@ -128,3 +128,16 @@ def test_retention_links_to_the_at_risk_segment_and_the_check_in_rule_once_insta
     assert after[f"/automation/{rule.pk}/"] == "The check-in rule for customers at risk (off)"
     assert after[f"/segments/{segment.pk}/"] == "The segment of customers at risk"
     assert after["/insights/at-risk/"] == "Customers at risk"
+
+
+def test_money_metrics_are_in_the_business_currency_set_on_the_business_page(history):
+    """The currency is the Business row's (the guide, the Business page), not the environment's: once the
+    business works in euros, the pound invoices of the history are left out, as on the four corners."""
+    from friday.core import business
+    from friday.core.models import Business
+
+    assert figures("revenue")[0] == D("1000.00")
+    business.currency()  # the row exists
+    Business.objects.filter(pk=1).update(currency="EUR")
+    business.forget()
+    assert figures("revenue") == [D("0.00"), D("0.00"), D("0.00")]

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.conf import settings
 
+from friday.core import business
 from friday.core.money import money
 from friday.strategy import metrics
 
@@ -28,7 +28,7 @@ def figure(value: Decimal | None, goal: Any) -> str:
     unit = metric.unit if metric else "count"
     value = Decimal(value)
     if unit == "money":
-        return money(value, settings.FRIDAY_CURRENCY, whole=value == value.to_integral_value())
+        return money(value, business.currency(), whole=value == value.to_integral_value())
     if unit == "percent":
         return f"{_plain(value)}%"
     return _plain(value)
