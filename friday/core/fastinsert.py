@@ -9,10 +9,44 @@ to each other without reading anything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models, transaction
+
+# A long run of big write transactions (an import, its undo) on SQLite: a bigger page cache keeps the party
+# table's ten indexes and the search index in memory, and the write-ahead log is copied back into the database
+# every 64 MB instead of every 4 MB — by default each 5,000-row batch's commit ran a checkpoint of ~0.1 s.
+# Measured on 100k rows against 100k parties: 4.4k → 4.9k rows/s.
+BULK_CACHE_KIB = 65536
+BULK_CHECKPOINT_PAGES = 16384
+
+
+@contextmanager
+def bulk_session() -> Iterator[None]:
+    """SQLite settings for many big write transactions on this connection, restored afterwards (the
+    connection is kept between a worker's tasks); the log is checkpointed at the end. Nothing on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        every = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+    try:
+        yield
+    finally:
+        if connection.connection is not None:  # still the same connection (an error may have closed it)
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {cache}")
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {every}")
+                if not connection.in_atomic_block:
+                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:
@@ -40,7 +74,14 @@ def _last_one(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     ops = connection.ops
     if isinstance(field, models.JSONField):
-        return lambda v: ops.adapt_json_value(v, field.encoder)
+        empty = ops.adapt_json_value({}, field.encoder)  # most rows' custom fields, most import records
+
+        def adapt_json(value: Any) -> Any:
+            if type(value) is dict and not value:
+                return empty
+            return ops.adapt_json_value(value, field.encoder)
+
+        return adapt_json
     if isinstance(field, models.DateTimeField):
         return _last_one(ops.adapt_datetimefield_value)
     if isinstance(field, models.DateField):

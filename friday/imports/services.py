@@ -15,6 +15,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
@@ -897,7 +898,8 @@ def import_run(
             raise FileProblem(
                 "The user who started this import can no longer change records.", code="import.user"
             )
-        _run(job, by, progress, workers)
+        with fastinsert.bulk_session():
+            _run(job, by, progress, workers)
     except FileProblem as exc:
         _finish(job, ImportStatus.FAILED, exc.detail)
     except Exception as exc:
@@ -989,11 +991,18 @@ def _checked(batches: Iterator[list[SourceRow]], ctx: Context, workers: int) -> 
         initargs=(pickle.dumps(ctx),),
     )
     try:
+        batches = iter(batches)
+        first = next(batches, None)
         ahead: deque = deque()
+        for batch in islice(batches, workers * 2):
+            ahead.append((batch, pool.submit(pool_module.check, batch)))
+        # Starting the pool (a new process, Django set up in it) takes about a second: the first batch is
+        # checked here meanwhile, and written while the pool checks the next ones.
+        if first is not None:
+            yield [check_row(row, ctx) for row in first]
         for batch in batches:
             ahead.append((batch, pool.submit(pool_module.check, batch)))
-            if len(ahead) > workers * 2:
-                yield _unpack(*ahead.popleft())
+            yield _unpack(*ahead.popleft())
         while ahead:
             yield _unpack(*ahead.popleft())
     finally:
@@ -1074,11 +1083,16 @@ def import_undo_request(*, by: User, job: ImportJob) -> ImportJob:
     return job
 
 
-@transaction.atomic
 def import_undo(*, by: User, job: ImportJob) -> ImportJob:
     """Take back everything the import did, in one transaction: updated records get back the values it
     replaced (except fields changed again since), what it added is removed, and the records it created are
     deleted — except those worked on since (a deal, a note, an invoice …), which are kept and listed."""
+    with fastinsert.bulk_session():
+        return _undo(by, job)
+
+
+@transaction.atomic
+def _undo(by: User, job: ImportJob) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status == ImportStatus.UNDOING:
         require_write(by)

@@ -140,6 +140,7 @@ class Clean:
     required_missing: list[tuple[str, str]] = field(default_factory=list)
     # What search matches a new record by, worked out here where rows are checked (in parallel for big files).
     search_text: str = ""
+    phone_forms: list[str] = field(default_factory=list)  # each phone's search forms, as `phones`
     sort_name: str = ""  # the services' sort key of the display name
     organisation_key: str = ""  # … and of the organisation's name, to find it among existing ones
 
@@ -414,7 +415,8 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
     clean.addresses = cleaned_addresses
     if not problems:
         display = clean.display
-        clean.search_text = party_services.search_text_for(display, clean.emails, clean.phones)
+        clean.phone_forms = [normalise.phone_search_forms(p) for p in clean.phones]
+        clean.search_text = party_services.search_text_from_forms(display, clean.emails, clean.phone_forms)
         clean.sort_name = normalise.sort_key(display)
         if clean.organisation:
             clean.organisation_key = normalise.sort_key(clean.organisation)

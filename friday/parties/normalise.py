@@ -75,7 +75,7 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
         raise FridayError(f"{value!r} is not a phone number.", code="invalid.phone", field=field) from exc
-    if not phonenumbers.is_valid_number(number):
+    if not _valid(number, region):
         if value.startswith(("+", "00")):
             hint = "check the digits after the country code"
         else:
@@ -91,6 +91,13 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
         _parsed.clear()
     _parsed[e164] = number
     return e164
+
+
+def _valid(number: phonenumbers.PhoneNumber, region: str) -> bool:
+    """`phonenumbers.is_valid_number`, asking first whether it is valid in the business's own region: most
+    numbers are, and that is half the work (the full check first looks for the number's region among every
+    region sharing its calling code, then checks it there). A test compares the two on generated numbers."""
+    return phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(number)
 
 
 _parsed: dict[str, phonenumbers.PhoneNumber] = {}  # E.164 → the number just read (bounded)

@@ -384,8 +384,12 @@ def _write_affiliations(party: Party, affiliations: list[AffiliationIn]) -> None
 
 
 def search_text_for(display_name: str, emails: list[str], phones: list[str]) -> str:
-    parts = [display_name, *emails, *(normalise.phone_search_forms(p) for p in phones)]
-    return " ".join(p for p in parts if p).lower()
+    return search_text_from_forms(display_name, emails, [normalise.phone_search_forms(p) for p in phones])
+
+
+def search_text_from_forms(display_name: str, emails: list[str], phone_forms: list[str]) -> str:
+    """`search_text_for` with each phone's `normalise.phone_search_forms` already worked out."""
+    return " ".join(p for p in (display_name, *emails, *phone_forms) if p).lower()
 
 
 def _refresh_search_text(party: Party) -> None:

@@ -741,3 +741,27 @@ def test_an_organisation_that_gets_its_first_person_by_import_loses_its_nobody_o
     assert summary(job) == (1, 1, 0, 0, 0)
     assert Affiliation.objects.get().organisation_id == acme.pk
     assert CustomerMetrics.objects.get(party=acme).has_people is True
+
+
+def test_an_update_keeps_the_search_text_that_search_text_for_would_write(cast):
+    """An update reuses the phone forms already in a party's search text instead of formatting its numbers
+    again; the text is the one `search_text_for` gives — also when the old text was not (then it is rebuilt)."""
+    from friday.parties.services import search_text_for
+
+    kept = make_person(cast.admin, "Kept", "Phone", emails=["kept@example.com"], phones=["0161 496 0100"])
+    stale = make_person(cast.admin, "Stale", "Text", emails=["stale@example.com"], phones=["0161 496 0200"])
+    Party.objects.filter(pk=stale.pk).update(search_text="something else entirely")
+    rows = [
+        ["Kept Renamed", "kept@example.com; kept2@example.com", "0161 496 0101"],
+        ["Stale Renamed", "stale@example.com", "0161 496 0201"],
+    ]
+    job = run(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows), match_on="email", on_match="update")
+    assert summary(job) == (2, 0, 2, 0, 0)
+    for party in (kept, stale):
+        party.refresh_from_db()
+        emails = list(party.emails.order_by("-is_primary", "id").values_list("address", flat=True))
+        phones = list(party.phones.order_by("-is_primary", "id").values_list("number", flat=True))
+        assert len(phones) == 2
+        assert party.search_text == search_text_for(party.display_name, emails, phones)
+    assert _found(cast.admin, "01614960100") == {"Kept Renamed"}
+    assert _found(cast.admin, "01614960201") == {"Stale Renamed"}
