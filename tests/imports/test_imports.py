@@ -765,3 +765,23 @@ def test_an_update_keeps_the_search_text_that_search_text_for_would_write(cast):
         assert party.search_text == search_text_for(party.display_name, emails, phones)
     assert _found(cast.admin, "01614960100") == {"Kept Renamed"}
     assert _found(cast.admin, "01614960201") == {"Stale Renamed"}
+
+
+def test_an_import_gives_back_the_connections_settings(cast):
+    """The run's bigger SQLite page cache and rarer checkpoints are for the run only: the worker keeps its
+    connection for the next task."""
+    from django.db import connection
+
+    def settings_now() -> tuple:
+        if connection.vendor != "sqlite":
+            return ()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, cursor.fetchone()[0]
+
+    before = settings_now()
+    job = run(cast.admin, csv_bytes(["Name", "Email"], [["Ada Lovelace", "ada@example.com"]]))
+    assert summary(job) == (1, 1, 0, 0, 0)
+    assert settings_now() == before
