@@ -92,6 +92,9 @@ class ImportJob(models.Model):
     match_on = models.CharField(max_length=16, choices=MatchOn.choices, blank=True, default=MatchOn.EMAIL)
     on_match = models.CharField(max_length=8, choices=OnMatch.choices, default=OnMatch.SKIP)
     date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.DMY)
+    # Given to every row's record besides what its cells say (a file of customers that does not say so).
+    add_roles = models.JSONField(default=list, blank=True, help_text="Roles every row's record gets")
+    add_tags = models.JSONField(default=list, blank=True, help_text="Tags every row's record gets")
     dry_run = models.BooleanField(default=False)
     origin = models.CharField(max_length=8, default="page")
     status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.DRAFT)

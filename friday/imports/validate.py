@@ -25,6 +25,7 @@ from friday.accounts.models import Team, User
 from friday.core import business, clock
 from friday.core.errors import Collector
 from friday.imports.formats import SourceRow
+from friday.imports.models import ImportJob
 from friday.parties import normalise
 from friday.parties import services as party_services
 from friday.parties.models import CustomField, FieldType, PartyKind
@@ -71,6 +72,14 @@ class Context:
     teams: dict[str, int]
     allowed_teams: set[int] | None
     today: dt.date = field(default_factory=clock.today)
+    add_roles: list[str] = field(default_factory=list)  # every row's, besides its cells' (checked already)
+    add_tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_job(cls, job: ImportJob, *, by: User, headers: list[str]) -> Context:
+        ctx = cls.load(by=by, headers=headers, mapping=job.mapping, date_order=job.date_order)
+        ctx.add_roles, ctx.add_tags = list(job.add_roles), list(job.add_tags)
+        return ctx
 
     @classmethod
     def load(cls, *, by: User, headers: list[str], mapping: list[str], date_order: str) -> Context:
@@ -278,6 +287,12 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
             if part and part.lower() not in SYSTEM_LABELS:
                 tags.append(part)
                 tag_cols.append(column)
+
+    roles += [r for r in ctx.add_roles if r not in roles]
+    for tag in ctx.add_tags:
+        if tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+            tag_cols.append("")
 
     # Dates, flags, time zone, notes.
     for target in ("birthday", "customer_since"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from friday.core.errors import FridayError, ValidationFailed
 from friday.core.http import AuthedRequest
 from friday.imports import mapping, selectors, services
 from friday.imports.models import DateOrder, ImportMapping, ImportStatus, MatchOn, OnMatch
-from friday.parties.models import CustomField
+from friday.parties.models import CustomField, RoleName
 
 
 def _targets() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -77,6 +78,7 @@ def _draft_context(request: AuthedRequest, job, errors: list[FridayError] | None
         "match_choices": MatchOn.choices,
         "on_match_choices": OnMatch.choices,
         "date_orders": DateOrder.choices,
+        "role_choices": RoleName.choices,
         "encodings": ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1", "cp1250", "cp1251", "mac_roman"],
         "delimiters": [(",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "bar")],
         "errors": errors or [],
@@ -119,6 +121,10 @@ def import_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     return response
 
 
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
+
+
 @login_required
 @require_POST
 def import_configure(request: AuthedRequest, job_id: int) -> HttpResponse:
@@ -132,6 +138,9 @@ def import_configure(request: AuthedRequest, job_id: int) -> HttpResponse:
         source=request.POST.get("source", job.source),
         encoding=request.POST.get("encoding", ""),
         delimiter=request.POST.get("delimiter", ""),
+        # The form's "every row" part (absent from a post that does not show it: leave the job's as they are).
+        roles=request.POST.getlist("add_role") if "every_row" in request.POST else None,
+        tags=_split(request.POST.get("add_tags", "")) if "every_row" in request.POST else None,
     )
     errors: list[FridayError] = []
     status = 200

@@ -268,6 +268,7 @@ FORECAST_DAYS = 30
 def rules_step(request: AuthedRequest) -> HttpResponse:
     from friday.automation.models import Rule
     from friday.automation.services import forecast
+    from friday.parties.models import PartyRole, RoleName
 
     require_admin(request.user)
     if request.method == "POST":
@@ -298,7 +299,12 @@ def rules_step(request: AuthedRequest) -> HttpResponse:
         request,
         "rules",
         "setup/rules.html",
-        {"rows": rows, "missing": any(r["rule"] is None for r in rows), "days": FORECAST_DAYS},
+        {
+            "rows": rows,
+            "missing": any(r["rule"] is None for r in rows),
+            "days": FORECAST_DAYS,
+            "customers": PartyRole.objects.filter(role=RoleName.CUSTOMER).exists(),
+        },
     )
 
 

@@ -131,6 +131,8 @@ def run(
     on_match: str = "skip",
     mapping: dict[str, str] | None = None,
     date_order: str | None = None,
+    roles: list[str] | None = None,
+    tags: list[str] | None = None,
 ) -> ImportJob:
     """Upload, set the options, run to the end; returns the finished job."""
     job = upload(by, content, filename)
@@ -146,6 +148,8 @@ def run(
             on_match=on_match,
             date_order=date_order or job.date_order,
             source=job.source,
+            roles=roles,
+            tags=tags,
         ),
     )
     job = services.import_start(by=by, job=job, dry_run=dry_run, enqueue=False)

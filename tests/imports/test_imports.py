@@ -785,3 +785,81 @@ def test_an_import_gives_back_the_connections_settings(cast):
     job = run(cast.admin, csv_bytes(["Name", "Email"], [["Ada Lovelace", "ada@example.com"]]))
     assert summary(job) == (1, 1, 0, 0, 0)
     assert settings_now() == before
+
+
+def _roles(party: Party) -> list[str]:
+    return sorted(party.roles.values_list("role", flat=True))
+
+
+def _tags(party: Party) -> list[str]:
+    return sorted(party.party_tags.values_list("tag__name", flat=True))
+
+
+def test_every_row_gets_the_roles_and_tags_chosen_and_the_undo_takes_them_back(cast):
+    """A file of customers that does not say so: the import gives every row's record the roles and tags chosen,
+    besides its own; a matched record keeps what it had; the undo takes back only what the import added."""
+    kept = make_person(
+        cast.admin, "Sam", "Supplier", emails=["sam@example.com"], roles=["supplier"], tags=["Local"]
+    )
+    rows = [["Ada Lovelace", "ada@example.com", "vip"], ["Sam Supplier", "sam@example.com", ""]]
+    job = run(
+        cast.admin,
+        csv_bytes(["Name", "Email", "Tags"], rows),
+        match_on="email",
+        on_match="update",
+        roles=["Customer", "customer", " "],
+        tags=["Spring fair", "VIP", ""],
+    )
+    assert (job.add_roles, job.add_tags) == (["customer"], ["Spring fair", "VIP"])
+    assert summary(job) == (2, 1, 1, 0, 0)
+    ada = Party.objects.get(display_name="Ada Lovelace")
+    assert _roles(ada) == ["customer"]
+    assert _tags(ada) == ["Spring fair", "vip"]  # the row's own "vip" is the same tag as "VIP"
+    assert ada.customer_since == dt.date.today()
+    kept.refresh_from_db()
+    assert _roles(kept) == ["customer", "supplier"]
+    assert _tags(kept) == ["Local", "Spring fair", "vip"]  # one tag, named as it was first written
+    assert kept.customer_since is not None
+
+    from friday.imports.services import import_undo
+
+    import_undo(by=cast.admin, job=job)
+    assert not Party.objects.filter(display_name="Ada Lovelace").exists()
+    kept.refresh_from_db()
+    assert (_roles(kept), _tags(kept), kept.customer_since) == (["supplier"], ["Local"], None)
+
+
+def test_a_dry_run_and_its_real_run_give_the_same_roles_and_tags(cast):
+    from friday.imports import services
+
+    job = run(
+        cast.admin, csv_bytes(["Name"], [["Ada Lovelace"]]), dry_run=True, roles=["partner"], tags=["A"]
+    )
+    assert Party.objects.count() == 0
+    real = services.import_start(by=cast.admin, job=job, dry_run=False, enqueue=False)
+    assert real.pk != job.pk and (real.add_roles, real.add_tags) == (["partner"], ["A"])
+    services.import_run(job_id=real.pk)
+    ada = Party.objects.get()
+    assert (_roles(ada), _tags(ada)) == (["partner"], ["A"])
+
+
+@pytest.mark.parametrize(
+    ("roles", "tags", "field", "code"),
+    [
+        (["clients"], [], "roles", "invalid.role"),
+        ([], ["ok", "=cmd|bad"], "tags.1", "invalid.tag"),
+        ([], ["x" * 61], "tags.0", "invalid.tag"),
+        ([], [f"tag {i}" for i in range(21)], "tags", "invalid.too_many"),
+    ],
+)
+def test_bad_roles_or_tags_for_every_row_are_refused_by_their_field(cast, roles, tags, field, code):
+    from friday.core.errors import ValidationFailed
+    from friday.imports import services
+
+    job = upload(cast.admin, csv_bytes(["Name"], [["Ada Lovelace"]]))
+    data = services.Settings(mapping=job.mapping, match_on="", roles=roles, tags=tags)
+    with pytest.raises(ValidationFailed) as caught:
+        services.import_configure(by=cast.admin, job=job, data=data)
+    assert [(e.field, e.code) for e in caught.value.errors] == [(field, code)]
+    job.refresh_from_db()
+    assert (job.add_roles, job.add_tags) == ([], [])

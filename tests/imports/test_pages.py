@@ -112,6 +112,39 @@ def test_mapping_mistakes_are_shown_and_nothing_runs(cast, web_for):
     assert job.status == ImportStatus.DRAFT
 
 
+def test_the_page_gives_every_row_roles_and_tags_and_shows_them(cast, web_for):
+    client = web_for(cast.alice)
+    _upload(client, csv_bytes(GOOGLE_HEADER, ROWS))
+    job = ImportJob.objects.get()
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert 'name="add_role" value="customer"' in page and 'id="add-tags"' in page
+    form = {f"col-{i}": target for i, target in enumerate(job.mapping)}
+    form.update({"match_on": "email", "on_match": "skip", "date_order": "dmy", "source": "google"})
+    form.update({"every_row": "1", "add_role": ["customer", "partner"], "add_tags": "Spring fair; =bad"})
+    response = client.post(f"/imports/{job.pk}/configure/", form)
+    assert response.status_code == 422  # a bad tag: nothing changes, the page says which
+    assert "&#x27;=bad&#x27; is not a tag" in response.content.decode()
+    job.refresh_from_db()
+    assert (job.add_roles, job.add_tags) == ([], [])
+    form["add_tags"] = "Spring fair, Newsletter"
+    response = client.post(f"/imports/{job.pk}/configure/", form)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'value="customer" checked' in text and 'value="Spring fair, Newsletter"' in text
+    assert "ada@example.com · +447911123456 · customer · partner · #Spring fair · #Newsletter" in text
+    job.refresh_from_db()
+    assert (job.add_roles, job.add_tags) == (["customer", "partner"], ["Spring fair", "Newsletter"])
+    # A post without the form's "every row" part (an older page) leaves them as they are.
+    del form["every_row"], form["add_role"], form["add_tags"]
+    assert client.post(f"/imports/{job.pk}/configure/", form).status_code == 200
+    job.refresh_from_db()
+    assert job.add_roles == ["customer", "partner"]
+    form.update({"every_row": "1", "add_tags": "", "then": "run"})
+    client.post(f"/imports/{job.pk}/configure/", form)
+    job.refresh_from_db()
+    assert (job.status, job.add_roles, job.add_tags) == (ImportStatus.QUEUED, [], [])
+
+
 def test_saved_mapping_is_reused_for_the_next_file(cast, web_for):
     client = web_for(cast.alice)
     _upload(client, b"Nom,Courriel\r\nAda Lovelace,ada@example.com\r\n", "a.csv")
@@ -193,7 +226,20 @@ def test_cli_imports_a_file_and_undoes_it(cast, tmp_path):
     env = {**os.environ, "FRIDAY_DATABASE_URL": _database_url(), "FRIDAY_DATA_DIR": str(settings.DATA_DIR)}
     friday = Path(sys.executable).parent / "friday"
     out = subprocess.run(
-        [str(friday), "import", str(path), "--user", "alice", "--match", "email", "--on-match", "update"],
+        [
+            *(
+                str(friday),
+                "import",
+                str(path),
+                "--user",
+                "alice",
+                "--match",
+                "email",
+                "--on-match",
+                "update",
+            ),
+            *("--role", "customer", "--tag", "Spring fair", "--tag", "Newsletter"),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -204,6 +250,10 @@ def test_cli_imports_a_file_and_undoes_it(cast, tmp_path):
     assert "row 3: Email: 'nope' is not a valid email address" in " ".join(out.stdout.split())
     job = ImportJob.objects.get()
     assert job.origin == "cli"
+    assert (job.add_roles, job.add_tags) == (["customer"], ["Spring fair", "Newsletter"])
+    ada = Party.objects.get()
+    assert list(ada.roles.values_list("role", flat=True)) == ["customer"]
+    assert sorted(ada.party_tags.values_list("tag__name", flat=True)) == ["Newsletter", "Spring fair"]
     out = subprocess.run(
         [str(friday), "import", "--undo", str(job.pk), "--user", "alice"],
         env=env,

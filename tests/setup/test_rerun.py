@@ -108,13 +108,16 @@ def test_a_lifecycle_stage_is_worded_in_its_process(boss, web_for):
 def test_the_rules_step_shows_the_forecast_before_switching_on(boss, web_for):
     utc = dt.UTC
     with time_machine.travel(dt.datetime(2026, 3, 2, 8, 0, tzinfo=utc), tick=False):
+        make_person(boss, "Not", "Yet", birthday=dt.date(1990, 3, 10))  # no role: no one for the rules
+        empty = web_for(boss).get("/setup/rules/").content.decode()
+        assert 'id="no-customers"' in empty and "the role customer" in empty
         make_person(boss, "Grace", "Hopper", roles=["customer"], birthday=dt.date(1990, 3, 10))
         make_person(
             boss, "Alan", "Turing", roles=["customer"], birthday=dt.date(1912, 6, 23)
         )  # not within 30 days
         client = web_for(boss)
         first = client.get("/setup/rules/").content.decode()
-        assert 'id="add-starters"' in first
+        assert 'id="add-starters"' in first and 'id="no-customers"' not in first
         client.post("/setup/rules/", {"action": "add"})
         page = client.get("/setup/rules/").content.decode()
         birthday = page[page.index('data-rule="Birthday email"') : page.index('data-rule="Check in after')]

@@ -16,6 +16,7 @@ from friday.core.errors import FridayError
 from friday.imports import mapping as mapping_module
 from friday.imports import services
 from friday.imports.models import ImportJob, ImportMapping, ImportStatus, MatchOn, OnMatch
+from friday.parties.models import RoleName
 
 
 class Command(BaseCommand):
@@ -39,6 +40,16 @@ class Command(BaseCommand):
         parser.add_argument("--delimiter", help="The CSV separator, if the guess is wrong (, ; tab |)")
         parser.add_argument(
             "--date-order", choices=["dmy", "mdy"], help="Day or month first in dates like 01/02/2026"
+        )
+        parser.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            choices=[r.value for r in RoleName],
+            help="Give every row's record this role too (repeat for several)",
+        )
+        parser.add_argument(
+            "--tag", action="append", default=[], help="Give every row's record this tag too (repeatable)"
         )
         parser.add_argument(
             "--background", action="store_true", help="Queue it for `friday worker` and return"
@@ -98,6 +109,8 @@ class Command(BaseCommand):
             source=options["source"] or job.source,
             encoding=options["encoding"] or "",
             delimiter="\t" if options["delimiter"] == "tab" else (options["delimiter"] or ""),
+            roles=options["role"],
+            tags=options["tag"],
         )
         job = services.import_configure(by=user, job=job, data=settings)
         self._show_mapping(job, console)
