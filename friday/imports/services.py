@@ -47,7 +47,7 @@ from friday.insights import metrics
 from friday.insights.models import CustomerMetrics
 from friday.parties import bulk
 from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, Phone, RoleName
-from friday.parties.services import TAG_RE
+from friday.parties.services import clean_tags
 
 log = logging.getLogger(__name__)
 
@@ -270,19 +270,7 @@ def _every_row_roles(errors: Collector, given: list[str]) -> list[str]:
 
 
 def _every_row_tags(errors: Collector, given: list[str]) -> list[str]:
-    tags: list[str] = []
-    for i, raw in enumerate(given):
-        tag = raw.strip()
-        if not tag:
-            continue
-        if not TAG_RE.match(tag):
-            errors.add(
-                f"tags.{i}",
-                f"{tag!r} is not a tag: letters, digits, spaces and - & . / ' only, at most 60 characters.",
-                code="invalid.tag",
-            )
-        elif tag.lower() not in {t.lower() for t in tags}:
-            tags.append(tag)
+    tags = clean_tags(errors, given)
     if len(tags) > MAX_EVERY_ROW_TAGS:
         errors.add("tags", f"At most {MAX_EVERY_ROW_TAGS} tags for every row.", code="invalid.too_many")
     return tags

@@ -232,20 +232,7 @@ def _clean(
             )
         out.roles = sorted(set(data.roles) - set(bad))
     if data.tags is not None:
-        out.tags = []
-        for i, raw in enumerate(data.tags):
-            tag = raw.strip()
-            if not tag:
-                continue
-            if not TAG_RE.match(tag):
-                errors.add(
-                    f"tags.{i}",
-                    f"{tag!r} is not a tag: letters, digits, spaces and - & . / ' only, "
-                    "at most 60 characters.",
-                    code="invalid.tag",
-                )
-            elif tag.lower() not in {t.lower() for t in out.tags}:
-                out.tags.append(tag)
+        out.tags = clean_tags(errors, data.tags)
     if data.custom is not None or creating:
         out.custom = _clean_custom(
             errors, kind, data.custom or {}, partial=existing_custom, definitions=definitions
@@ -381,6 +368,25 @@ def _write_affiliations(party: Party, affiliations: list[AffiliationIn]) -> None
         Affiliation.objects.update_or_create(
             person=party, organisation=a.organisation, defaults={"job_title": a.job_title}
         )
+
+
+def clean_tags(errors: Collector, given: list[str]) -> list[str]:
+    """The tags given, stripped, each once whatever its case (the first spelling kept); a bad one is reported
+    under `tags.<its index>`."""
+    tags: list[str] = []
+    for i, raw in enumerate(given):
+        tag = raw.strip()
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            errors.add(
+                f"tags.{i}",
+                f"{tag!r} is not a tag: letters, digits, spaces and - & . / ' only, at most 60 characters.",
+                code="invalid.tag",
+            )
+        elif tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+    return tags
 
 
 def search_text_for(display_name: str, emails: list[str], phones: list[str]) -> str:
