@@ -92,6 +92,10 @@ def rule_save(*, by: User, data: RuleIn, rule: Rule | None = None) -> Rule:
     """Create or change a rule. Refused, each problem by its path, when it is malformed or the lint finds an
     error (it could never fire, or would fail every time); warnings are for the page to show."""
     require_rule_editor(by)
+    if rule is not None:
+        # Locked and read afresh: a switch or a go-live at the same moment waits (one history number each),
+        # and what it changed (the switch, the draft) is not written back from the caller's older copy.
+        rule = Rule.objects.select_for_update().get(pk=rule.pk)
     clean = clean_rule(data)
     _refuse_lint_errors(clean, data.owner or (rule.owner if rule else by))
     now = clock.now()

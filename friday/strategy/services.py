@@ -122,6 +122,9 @@ def _check_active_count(goal: Goal | None) -> None:
     others = Goal.objects.filter(active=True)
     if goal is not None and goal.pk:
         others = others.exclude(pk=goal.pk)
+    # Two saves at once each counting 19: the first locks the active goals, the second waits for its commit
+    # and then counts its new goal too (SQLite's writes are one at a time already).
+    list(others.select_for_update().values_list("pk", flat=True))
     if others.count() >= MAX_ACTIVE:
         raise FridayError(
             f"A business keeps at most {MAX_ACTIVE} goals at once: switch one off first.",

@@ -378,3 +378,32 @@ def test_a_draft_only_rule_cannot_be_switched_on_past_its_checks(cast, templates
     rule_go_live(by=cast.manager, rule=rule)  # the way on
     services.rule_set_enabled(by=cast.manager, rule=rule, enabled=False)
     assert services.rule_set_enabled(by=cast.manager, rule=rule, enabled=True).enabled  # with a history: fine
+
+
+def test_saving_from_an_older_copy_keeps_a_draft_and_a_switch_made_since(cast, templates):
+    """A save reads the rule afresh under a lock: a draft or a switch made meanwhile (another tab, the API) is not
+    written back from the copy the form was opened with, and each change gets its own history number."""
+    opened = birthday_rule(cast)  # the form's copy
+    services.rule_set_enabled(by=cast.manager, rule=opened, enabled=False)
+    rule_draft_save(
+        by=cast.manager,
+        rule=Rule.objects.get(pk=opened.pk),
+        data=RuleIn(
+            name="Birthday card", trigger=BIRTHDAY, actions=[{"type": "send_message", "template": "card"}]
+        ),
+    )
+    saved = rule_save(
+        by=cast.manager,
+        rule=opened,
+        data=RuleIn(
+            name="Birthday email, renamed",
+            trigger=BIRTHDAY,
+            actions=[{"type": "send_message", "template": "birthday"}],
+            enabled=False,
+        ),
+    )
+    saved.refresh_from_db()
+    assert saved.name == "Birthday email, renamed" and not saved.enabled
+    assert saved.draft and saved.draft["name"] == "Birthday card"
+    numbers = list(RuleVersion.objects.filter(rule=saved).order_by("number").values_list("number", "how"))
+    assert numbers == [(1, "saved"), (2, "disabled"), (3, "saved")]
