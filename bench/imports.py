@@ -136,6 +136,10 @@ def child(path: str, on_match: str) -> dict[str, Any]:
         job = services.import_upload(
             by=user, upload=handle, filename=Path(path).name, size=os.path.getsize(path)
         )
+    if "email" not in job.mapping:
+        raise BenchError(
+            f"the e-mail column was not recognised ({job.headers} → {job.mapping}): nothing would match"
+        )
     job = services.import_configure(
         by=user,
         job=job,

@@ -592,7 +592,7 @@ def detect(headers: list[str], custom=(), *, file_format: str = "csv") -> Detect
         elif name in by_label:
             target = by_label[name]
         else:
-            target = GENERIC.get(name, "")
+            target = GENERIC.get(name) or ELSEWHERE.get(name, "")
         # A single-valued field fed by two columns would silently lose one: only the first column gets it.
         if target and target in used and not _many(target):
             target = ""
@@ -601,6 +601,20 @@ def detect(headers: list[str], custom=(), *, file_format: str = "csv") -> Detect
         mapping.append(target)
     label = PRODUCTS[product][0] if product else ""
     return Detected(product, label, mapping)
+
+
+def _elsewhere() -> dict[str, str]:
+    """A recognised export's column names whose meaning every export that uses them agrees on, for a file that
+    keeps only a few of an export's columns (too few to tell which export it came from): a Google Contacts file
+    cut down to "First Name, Last Name, E-mail 1 - Value" still has its e-mail recognised."""
+    seen: dict[str, set[str]] = {}
+    for _, own, _ in PRODUCTS.values():
+        for name, target in own.items():
+            seen.setdefault(name, set()).add(target)
+    return {name: targets.pop() for name, targets in seen.items() if len(targets) == 1 and "" not in targets}
+
+
+ELSEWHERE = _elsewhere()
 
 
 def _many(target: str) -> bool:

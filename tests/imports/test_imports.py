@@ -108,6 +108,26 @@ def test_google_contacts_csv_is_recognised_and_imported(cast):
     assert ImportRecord.objects.filter(job=job).count() == 5
 
 
+def test_a_cut_down_export_keeps_the_columns_it_has(cast):
+    """Too few of Google's columns to say the file is Google's: the ones kept are still recognised by their
+    names, and the rows are matched by their e-mail."""
+    existing = make_person(cast.alice, "Ada", "Old", emails=["ada@example.com"])
+    header = ["First Name", "Last Name", "E-mail 1 - Value"]
+    rows = [
+        {"First Name": "Ada", "Last Name": "Lovelace", "E-mail 1 - Value": "ada@example.com"},
+        {"First Name": "Grace", "Last Name": "Hopper", "E-mail 1 - Value": "grace@navy.example"},
+    ]
+    job = upload(cast.alice, csv_bytes(header, rows), "cut.csv")
+    assert job.detected == ""
+    assert job.mapping == ["given_name", "family_name", "email"]
+
+    job = run(cast.alice, csv_bytes(header, rows), "cut.csv", on_match="update")
+    assert summary(job) == (2, 1, 1, 0, 0)
+    existing.refresh_from_db()
+    assert existing.family_name == "Lovelace"
+    assert EmailAddress.objects.get(address="grace@navy.example").party.display_name == "Grace Hopper"
+
+
 def test_outlook_csv_is_recognised_title_is_an_honorific(cast):
     rows = [
         {
