@@ -13,7 +13,7 @@ class CoreConfig(AppConfig):
         from django.core.signals import setting_changed
         from django_tasks.signals import task_started
 
-        from friday.core import business, scheduler, tasks
+        from friday.core import business, lookups, scheduler, tasks  # noqa: F401 (lookups registers __in_list)
 
         task_started.connect(business.on_task_started, dispatch_uid="business.task_started")
         setting_changed.connect(business.on_setting_changed, dispatch_uid="business.setting_changed")

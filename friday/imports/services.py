@@ -28,6 +28,7 @@ from friday.accounts.scoping import require_write, visible_q
 from friday.core import business, clock, fastinsert
 from friday.core.errors import Collector, Conflict, FridayError, PermissionDenied
 from friday.core.events import event_emit
+from friday.core.lookups import Many
 from friday.imports import formats, mapping
 from friday.imports.formats import FileProblem, Reader, SourceRow
 from friday.imports.models import (
@@ -556,25 +557,25 @@ class Engine:
         kinds: dict[int, str] = {}
         scope = visible_q(self.by, owner="party__owner", team="party__team")
         for chunk in bulk.chunks(sorted(emails)):
-            for address, pid, kind in EmailAddress.objects.filter(scope, address__in=chunk).values_list(
-                "address", "party_id", "party__kind"
-            ):
+            for address, pid, kind in EmailAddress.objects.filter(
+                scope, address__in_list=Many(chunk)
+            ).values_list("address", "party_id", "party__kind"):
                 found[f"e:{address}"].add(pid)
                 kinds[pid] = kind
         for chunk in bulk.chunks(sorted(phones)):
-            for number, pid, kind in Phone.objects.filter(scope, number__in=chunk).values_list(
+            for number, pid, kind in Phone.objects.filter(scope, number__in_list=Many(chunk)).values_list(
                 "number", "party_id", "party__kind"
             ):
                 found[f"p:{number}"].add(pid)
                 kinds[pid] = kind
         owners: dict[str, int] = {}
         for chunk in bulk.chunks(sorted(externals)):
-            rows = ExternalId.objects.filter(source=self.source, external_id__in=chunk).values_list(
-                "external_id", "party_id"
-            )
+            rows = ExternalId.objects.filter(
+                source=self.source, external_id__in_list=Many(chunk)
+            ).values_list("external_id", "party_id")
             owners.update(dict(rows))
         if owners and self.job.match_on == MatchOn.EXTERNAL_ID:
-            visible = Party.objects.filter(visible_q(self.by), pk__in=list(owners.values())).values_list(
+            visible = Party.objects.filter(visible_q(self.by), pk__in_list=Many(owners.values())).values_list(
                 "id", "kind"
             )
             visible_kinds = dict(visible)
@@ -734,7 +735,7 @@ class Engine:
             if wanted:
                 existing = set(
                     Party.objects.filter(
-                        visible_q(self.by), kind=PartyKind.ORGANISATION, sort_name__in=list(wanted)
+                        visible_q(self.by), kind=PartyKind.ORGANISATION, sort_name__in_list=Many(wanted)
                     ).values_list("sort_name", flat=True)
                 )
                 rows = {
@@ -756,7 +757,7 @@ class Engine:
         if wanted:
             for sort_name, pk in (
                 Party.objects.filter(
-                    visible_q(self.by), kind=PartyKind.ORGANISATION, sort_name__in=list(wanted)
+                    visible_q(self.by), kind=PartyKind.ORGANISATION, sort_name__in_list=Many(wanted)
                 )
                 .order_by("-id")
                 .values_list("sort_name", "id")
@@ -854,7 +855,7 @@ class Engine:
         staffed = existing_orgs | {pk for change in changes for pk in change.get("affiliations", ())}
         if staffed:
             refigure |= set(
-                CustomerMetrics.objects.filter(party_id__in=staffed, has_people=False).values_list(
+                CustomerMetrics.objects.filter(party_id__in_list=Many(staffed), has_people=False).values_list(
                     "party_id", flat=True
                 )
             )
@@ -862,7 +863,7 @@ class Engine:
             metrics.compute(refigure)
         have_ext = set(
             ExternalId.objects.filter(
-                source=self.source, party_id__in=[p.party_id for p in patches]
+                source=self.source, party_id__in_list=Many(p.party_id for p in patches)
             ).values_list("party_id", "external_id")
         )
         for d, change in zip(updates, changes, strict=True):

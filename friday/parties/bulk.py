@@ -24,6 +24,7 @@ from django.db import connection, models, transaction
 
 from friday.accounts.models import User
 from friday.core import clock, fastinsert
+from friday.core.lookups import Many
 from friday.parties import normalise
 from friday.parties.models import (
     Activity,
@@ -339,18 +340,21 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
     parties = {
         row["id"]: _Current(row)
         for chunk in chunks(ids)
-        for row in Party.objects.filter(pk__in=chunk).values("id", *_UPDATED_FIELDS)
+        for row in Party.objects.filter(pk__in_list=Many(chunk)).values("id", *_UPDATED_FIELDS)
     }
-    emails = _grouped(EmailAddress.objects.filter(party_id__in=ids).order_by("-is_primary", "id"), "address")
-    phones = _grouped(Phone.objects.filter(party_id__in=ids).order_by("-is_primary", "id"), "number")
-    roles = _grouped(PartyRole.objects.filter(party_id__in=ids), "role")
-    tag_slugs = _grouped(PartyTag.objects.filter(party_id__in=ids), "tag__slug")
+    many = Many(ids)
+    emails = _grouped(
+        EmailAddress.objects.filter(party_id__in_list=many).order_by("-is_primary", "id"), "address"
+    )
+    phones = _grouped(Phone.objects.filter(party_id__in_list=many).order_by("-is_primary", "id"), "number")
+    roles = _grouped(PartyRole.objects.filter(party_id__in_list=many), "role")
+    tag_slugs = _grouped(PartyTag.objects.filter(party_id__in_list=many), "tag__slug")
     addresses: dict[int, list[dict]] = defaultdict(list)
     fields = ["line1", "line2", "city", "region", "postcode", "country", "label"]
-    for row in Address.objects.filter(party_id__in=ids).values("party_id", *fields):
+    for row in Address.objects.filter(party_id__in_list=many).values("party_id", *fields):
         addresses[row.pop("party_id")].append(row)
     affiliations: dict[int, dict[int, str]] = defaultdict(dict)
-    for person_id, org_id, title in Affiliation.objects.filter(person_id__in=ids).values_list(
+    for person_id, org_id, title in Affiliation.objects.filter(person_id__in_list=many).values_list(
         "person_id", "organisation_id", "job_title"
     ):
         affiliations[person_id][org_id] = title
@@ -563,7 +567,7 @@ def party_bulk_restore(
     update wrote, and remove the contact points, roles, tags, addresses and links it added."""
     result = RestoreResult()
     ids = [pid for pid, _ in changes]
-    parties = {p.pk: p for p in Party.objects.filter(pk__in=ids)}
+    parties = {p.pk: p for p in Party.objects.filter(pk__in_list=Many(ids))}
     now = clock.now()
     to_save: list[Party] = []
     names: set[str] = set()
@@ -633,10 +637,13 @@ def party_bulk_restore(
 
 
 def _refresh_search_text(ids: list[int]) -> None:
-    emails = _grouped(EmailAddress.objects.filter(party_id__in=ids).order_by("-is_primary", "id"), "address")
-    phones = _grouped(Phone.objects.filter(party_id__in=ids).order_by("-is_primary", "id"), "number")
+    many = Many(ids)
+    emails = _grouped(
+        EmailAddress.objects.filter(party_id__in_list=many).order_by("-is_primary", "id"), "address"
+    )
+    phones = _grouped(Phone.objects.filter(party_id__in_list=many).order_by("-is_primary", "id"), "number")
     stale = []
-    for party in Party.objects.filter(pk__in=ids).only("id", "display_name", "search_text"):
+    for party in Party.objects.filter(pk__in_list=many).only("id", "display_name", "search_text"):
         text = search_text_for(party.display_name, emails[party.pk], phones[party.pk])
         if text != party.search_text:
             party.search_text = text
@@ -660,7 +667,7 @@ def parties_worked_on(
         if model is Affiliation and fk == "person":
             continue
         for chunk in chunks(ids):
-            qs = model._default_manager.filter(**{f"{fk}__in": chunk})
+            qs = model._default_manager.filter(**{f"{relation.field.attname}__in_list": Many(chunk)})
             if model is Activity:
                 # Entries written by imports (this one's "created", a later import's update and its undo)
                 # are not work someone did on the record.
@@ -677,7 +684,7 @@ def party_bulk_delete(*, by: User, ids: list[int]) -> int:
     """Delete these parties and what cascades from them (the caller records why, e.g. the import's undo)."""
     if not ids:
         return 0
-    deleted = Party.objects.filter(pk__in=ids).count()
+    deleted = Party.objects.filter(pk__in_list=Many(ids)).count()
     with _search_index_by_batch("party_fts_ad", len(ids)) as by_batch:
         if by_batch:
             with connection.cursor() as cursor:
