@@ -627,6 +627,18 @@ def from_saved(headers: list[str], columns: dict[str, str]) -> list[str]:
     return [columns.get(normalise_header(h), "") for h in headers]
 
 
+def with_saved(headers: list[str], columns: dict[str, str], detected: list[str]) -> list[str]:
+    """A saved mapping applied to this file; a column it does not name keeps what recognising its header gave
+    (unless that field is already fed by another column and takes one value)."""
+    out = from_saved(headers, columns)
+    used = {t for t in out if t}
+    for i, target in enumerate(detected):
+        if not out[i] and target and (target not in used or _many(target)):
+            out[i] = target
+            used.add(target)
+    return out
+
+
 def to_saved(headers: list[str], mapping: list[str]) -> dict[str, str]:
     return {normalise_header(h): t for h, t in zip(headers, mapping, strict=False) if t}
 

@@ -137,19 +137,35 @@ def import_upload(
         raise
     job.headers = headers
     definitions = list(CustomField.objects.all())
+    detected = mapping.detect(headers, definitions, file_format=job.file_format)
+    job.detected = detected.label
+    if saved_mapping is None and job.file_format != "vcard":
+        saved_mapping = _saved_for(headers, detected.mapping)
     if saved_mapping is not None:
-        job.mapping = mapping.from_saved(headers, saved_mapping.columns)
+        job.mapping = mapping.with_saved(headers, saved_mapping.columns, detected.mapping)
         job.saved_mapping = saved_mapping
-        detected = mapping.detect(headers, definitions, file_format=job.file_format)
-        job.detected = detected.label
     else:
-        detected = mapping.detect(headers, definitions, file_format=job.file_format)
         job.mapping = detected.mapping
-        job.detected = detected.label
     job.source = detected.source
     job.match_on = _default_match(job.mapping)
     job.save()
     return job
+
+
+def _saved_for(headers: list[str], detected: list[str]) -> ImportMapping | None:
+    """The newest saved mapping made for files like this one: every column it names is in this file, and it
+    maps at least as many of the file's columns as recognising the headers does."""
+    present = {mapping.normalise_header(h) for h in headers}
+    enough = sum(1 for t in detected if t)
+    for saved in ImportMapping.objects.order_by("-updated_at", "-id"):
+        columns = saved.columns or {}
+        if (
+            columns
+            and set(columns) <= present
+            and sum(1 for t in mapping.with_saved(headers, columns, detected) if t) >= enough
+        ):
+            return saved
+    return None
 
 
 def _default_match(targets: list[str]) -> str:
@@ -313,7 +329,8 @@ def mapping_delete(*, by: User, saved: ImportMapping) -> None:
 @transaction.atomic
 def mapping_apply(*, by: User, job: ImportJob, saved: ImportMapping) -> ImportJob:
     _require_draft(by, job)
-    job.mapping = mapping.from_saved(job.headers, saved.columns)
+    detected = mapping.detect(job.headers, list(CustomField.objects.all()), file_format=job.file_format)
+    job.mapping = mapping.with_saved(job.headers, saved.columns, detected.mapping)
     job.saved_mapping = saved
     job.save(update_fields=["mapping", "saved_mapping"])
     return job
@@ -332,7 +349,8 @@ def import_start(*, by: User, job: ImportJob, dry_run: bool, enqueue: bool = Tru
     mapping.check(job.headers, job.mapping, keys).raise_if_any()
     job.dry_run = dry_run
     job.status = ImportStatus.QUEUED
-    job.save(update_fields=["dry_run", "status"])
+    job.heartbeat_at = clock.now()  # the last sign of life: queued now (silent from here on means stuck)
+    job.save(update_fields=["dry_run", "status", "heartbeat_at"])
     if enqueue:  # `friday import` runs it in its own process instead, with a progress bar
         from friday.imports.tasks import import_run_task
 
@@ -366,13 +384,20 @@ def _clone(job: ImportJob, *, by: User) -> ImportJob:
     return copy
 
 
+def is_stuck(job: ImportJob) -> bool:
+    """Queued or running, and no sign of life from a worker for STALE_AFTER (queuing counts as one)."""
+    if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED):
+        return False
+    last = job.heartbeat_at or job.started_at or job.created_at
+    return last < clock.now() - STALE_AFTER
+
+
 @transaction.atomic
 def import_resume(*, by: User, job: ImportJob) -> ImportJob:
     """Queue again a run whose worker stopped (killed, machine restarted): it goes on after the last batch."""
     require_write(by)
     job = ImportJob.objects.get(pk=job.pk)
-    stale = job.heartbeat_at is None or job.heartbeat_at < clock.now() - STALE_AFTER
-    if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED) or not stale:
+    if not is_stuck(job):
         raise Conflict("This import is not stuck: nothing to resume.", code="import.not_stuck")
     from friday.imports.tasks import import_run_task
 

@@ -100,15 +100,8 @@ def _run_context(job) -> dict[str, Any]:
         "failures": selectors.failures_first(job)
         if job.is_finished or job.status == ImportStatus.UNDOING
         else [],
-        "stale": job.status in (ImportStatus.RUNNING, ImportStatus.QUEUED)
-        and (job.heartbeat_at is None or job.heartbeat_at < _now() - services.STALE_AFTER),
+        "stale": services.is_stuck(job),
     }
-
-
-def _now():
-    from friday.core import clock
-
-    return clock.now()
 
 
 @login_required

@@ -402,20 +402,22 @@ def party_find_duplicates(
 
     wanted = normalise.sort_key(display_name)
     if wanted:
-        candidates: list[tuple[int, str]] = []
+        # Each candidate once (one found both ways is at the same organisation).
+        candidates: dict[int, tuple[str, bool]] = {}
         if organisation_ids:
-            candidates += list(
-                Party.objects.filter(affiliations__organisation_id__in=organisation_ids).values_list(
-                    "id", "sort_name"
-                )[:500]
-            )
+            for pid, name in Party.objects.filter(
+                affiliations__organisation_id__in=organisation_ids
+            ).values_list("id", "sort_name")[:500]:
+                candidates[pid] = (name, True)
         # The search index ranks names by shared trigrams (typos included); rapidfuzz then decides.
         ids = _similar_name_ids(kind, wanted)
-        candidates += list(Party.objects.filter(pk__in=ids).values_list("id", "sort_name"))
-        for pid, name in candidates:
+        for pid, name in Party.objects.filter(pk__in=ids).values_list("id", "sort_name"):
+            candidates.setdefault(pid, (name, False))
+        for pid, (name, same_org) in candidates.items():
             score = int(fuzz.token_sort_ratio(wanted, name))
             if score >= NAME_SIMILARITY:
-                add(pid, "same name" if score == 100 else f"similar name ({score}%)", score)
+                reason = "same name" if score == 100 else f"similar name ({score}%)"
+                add(pid, reason + (" at the same organisation" if same_org else ""), score)
 
     if not reasons:
         return Duplicates()

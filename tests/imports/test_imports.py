@@ -634,6 +634,33 @@ def test_a_run_killed_half_way_resumes_after_its_last_batch(cast, monkeypatch):
     assert EmailAddress.objects.values("address").distinct().count() == 1000
 
 
+def test_a_queued_import_is_not_stuck_until_its_worker_has_been_silent(cast, web_for):
+    """Queuing is a sign of life: the page offers Resume only after STALE_AFTER without one."""
+    import datetime as dt
+
+    from friday.core import clock
+    from friday.core.errors import Conflict
+    from friday.imports import services
+    from friday.imports.models import ImportJob
+
+    job = upload(cast.alice, csv_bytes(["Name", "Email"], [["Ada", "ada@example.com"]]))
+    job = services.import_start(by=cast.alice, job=job, dry_run=False, enqueue=False)
+    client = web_for(cast.alice)
+    assert not services.is_stuck(job)
+    assert "silent" not in client.get(f"/imports/{job.pk}/progress/?was=queued").content.decode()
+    with pytest.raises(Conflict):
+        services.import_resume(by=cast.alice, job=job)
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=clock.now() - services.STALE_AFTER - dt.timedelta(seconds=1)
+    )
+    job.refresh_from_db()
+    assert services.is_stuck(job)
+    assert (
+        "The worker has been silent" in client.get(f"/imports/{job.pk}/progress/?was=queued").content.decode()
+    )
+    services.import_resume(by=cast.alice, job=job)
+
+
 def test_an_owner_changed_by_an_import_moves_the_customer_figures_scope_and_undo_moves_it_back(cast):
     """Imports emit no per-party events, so they recompute the figures of the parties they update: the owner and
     team copied onto the figures (what scoped lists read) follow the file, and the undo."""

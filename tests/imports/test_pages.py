@@ -174,6 +174,22 @@ def test_saved_mapping_is_reused_for_the_next_file(cast, web_for):
     second = ImportJob.objects.latest("id")
     assert second.mapping == ["email", "full_name"]
 
+    # Not chosen: a saved mapping made for files like this one is used, and the page says which.
+    response = client.post(
+        "/imports/upload/",
+        {"file": SimpleUploadedFile("c.csv", b"Nom,Courriel,Notes\r\nGrace,g@example.com,x\r\n")},
+    )
+    third = ImportJob.objects.latest("id")
+    assert (third.mapping, third.saved_mapping) == (["full_name", "email", "notes"], saved)
+    page = client.get(response["Location"]).content.decode()
+    assert "columns as in your saved mapping <strong>French list</strong>" in page
+    # A file it does not fit (a column it names is missing) is recognised as usual.
+    client.post(
+        "/imports/upload/", {"file": SimpleUploadedFile("d.csv", b"Nom,Email\r\nGrace,g@example.com\r\n")}
+    )
+    fourth = ImportJob.objects.latest("id")
+    assert (fourth.mapping, fourth.saved_mapping) == (["", "email"], None)
+
 
 def test_read_only_users_and_other_teams(cast, web_for):
     response = _upload(web_for(cast.reader), b"Name\r\nAda\r\n")
