@@ -1233,10 +1233,17 @@ def _restore(
 
 
 def failures_rows(job: ImportJob) -> Iterator[list[Any]]:
-    """The failure report: one line per problem — row, column, reason — then the row's cells as read."""
+    """The failure report: one line per failed row — its row, the columns at fault, the reasons — then the row's
+    cells as read, so the file can be corrected and imported again (a row with two problems is still one row;
+    with several, each reason is on its own line of the cell, after its column)."""
     for failure in ImportFailure.objects.filter(job=job).order_by("row").iterator(chunk_size=2000):
-        for column, reason in failure.problems or [["", ""]]:
-            yield [failure.row, column, reason, *failure.values]
+        problems = failure.problems or [["", ""]]
+        columns = list(dict.fromkeys(c for c, _ in problems if c))
+        if len(problems) == 1:
+            reason = problems[0][1]
+        else:
+            reason = "\n".join(f"{c}: {r}" if c else r for c, r in problems)
+        yield [failure.row, "; ".join(columns), reason, *failure.values]
 
 
 def failures_header(job: ImportJob) -> list[str]:

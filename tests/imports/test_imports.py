@@ -506,13 +506,17 @@ def test_failed_rows_report_has_row_column_reason_and_the_row(cast, web_for):
     job = run(cast.admin, content)
     assert summary(job) == (3, 2, 0, 0, 1)
     lines = list(failures_rows(job))
-    assert [line[:2] for line in lines] == [[2, "Email"], [2, "Birthday"]]
-    assert "'31/02/1990' is not a real date" in lines[1][2]
+    # One line per failed row (corrected, the file imports each row once), every problem in it.
+    assert [line[:2] for line in lines] == [[2, "Email; Birthday"]]
+    email, birthday = lines[0][2].split("\n")
+    assert email.startswith("Email: ") and birthday.startswith("Birthday: ")
+    assert "'31/02/1990' is not a real date" in birthday
+    assert lines[0][3:] == ["Ada Lovelace", "ada@example", "31/02/1990"]
     response = web_for(cast.admin).get(f"/imports/{job.pk}/failed-rows.csv")
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert body.splitlines()[0] == "row,column,reason,Name,Email,Birthday"
-    assert body.splitlines()[1].startswith("2,Email,")
+    assert body.splitlines()[1].startswith('2,Email; Birthday,"Email: ')
     formula = Party.objects.get(emails__address="x@example.com")
     assert formula.display_name.startswith("=cmd")  # stored as typed; exports neutralise it
 

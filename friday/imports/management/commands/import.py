@@ -170,7 +170,8 @@ class Command(BaseCommand):
                 if n >= 20:
                     console.print(f"… and more: download them all from the import's page (import #{job.pk}).")
                     break
-                console.print(f"  row {row[0]}: {row[1] or '—'}: {row[2]}")
+                reason = str(row[2]).replace("\n", "; ")
+                console.print(f"  row {row[0]}: {row[1] or '—'}: {reason}")
         if not job.dry_run and job.status == ImportStatus.DONE:
             console.print(f"Undo it with: friday import --undo {job.pk}")
 
