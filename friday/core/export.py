@@ -10,8 +10,10 @@ would not. The rows are read a page at a time and written as they come:
   only be sent whole.
 
 Either way memory stays flat whatever the number of rows, and text that a spreadsheet would run as a formula is
-neutralised (`csvout.safe_cell`): in an XLSX file text is written as text, never as a formula, and the same
-apostrophe keeps it safe when the sheet is saved again as CSV.
+neutralised: in a CSV file with a leading apostrophe (`csvout.safe_cell`); in an XLSX file every text is written
+as text, never as a formula, and text a spreadsheet would read as one (or as a number: a phone's `+44…`) is
+marked with Excel's hidden quote prefix, so it shows as written and stays text when edited — no apostrophe in
+the data.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import xlsxwriter
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from friday.core import clock
-from friday.core.csvout import csv_response, safe_cell
+from friday.core.csvout import FORMULA_STARTS, csv_response
 from friday.core.pagination import Page
 
 FORMATS = ("csv", "xlsx")
@@ -80,13 +82,14 @@ def _xlsx_response(
     bold = book.add_format({"bold": True})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    quoted = book.add_format({"quote_prefix": True})
     width = [max(10, min(len(h) + 2, 40)) for h in headers]
     for col, header in enumerate(headers):
         ws.write_string(0, col, header, bold)
     row = 0
     for row, cells in enumerate(values, start=1):
         for col, value in enumerate(cells):
-            _write(ws, row, col, value, day, moment)
+            _write(ws, row, col, value, day, moment, quoted)
     for col, w in enumerate(width):
         ws.set_column(col, col, w)
     ws.freeze_panes(1, 0)
@@ -96,7 +99,7 @@ def _xlsx_response(
     return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
 
 
-def _write(ws: Any, row: int, col: int, value: Any, day: Any, moment: Any) -> None:
+def _write(ws: Any, row: int, col: int, value: Any, day: Any, moment: Any, quoted: Any) -> None:
     if value is None or value == "":
         return
     if isinstance(value, bool):
@@ -109,7 +112,10 @@ def _write(ws: Any, row: int, col: int, value: Any, day: Any, moment: Any) -> No
     elif isinstance(value, dt.date):
         ws.write_datetime(row, col, dt.datetime.combine(value, dt.time.min), day)
     else:
-        text = safe_cell(str(value))
+        text = str(value)
         if len(text) > XLSX_CELL_LIMIT:  # said in the cell, never cut silently
             text = text[: XLSX_CELL_LIMIT - len(CUT)] + CUT
-        ws.write_string(row, col, text)
+        if text.lstrip(" ").startswith(FORMULA_STARTS):
+            ws.write_string(row, col, text, quoted)
+        else:
+            ws.write_string(row, col, text)
