@@ -47,6 +47,7 @@ from friday.imports.validate import ROLE_WORDS, Checked, Clean, Context, check_r
 from friday.insights import metrics
 from friday.insights.models import CustomerMetrics
 from friday.parties import bulk
+from friday.parties import vcard as party_vcard
 from friday.parties.models import CustomField, EmailAddress, Party, PartyKind, Phone, RoleName
 from friday.parties.services import clean_tags
 
@@ -599,6 +600,11 @@ class Engine:
                 source=self.source, external_id__in_list=Many(chunk)
             ).values_list("external_id", "party_id")
             owners.update(dict(rows))
+        # A vCard exported by this install names its record by its own id (UID friday-<install>-party-<id>).
+        own = {ext: pid for ext in externals if ext not in owners and (pid := party_vcard.own_party_id(ext))}
+        if own:
+            there = set(Party.objects.filter(pk__in_list=Many(own.values())).values_list("id", flat=True))
+            owners.update({ext: pid for ext, pid in own.items() if pid in there})
         if owners and self.job.match_on == MatchOn.EXTERNAL_ID:
             visible = Party.objects.filter(visible_q(self.by), pk__in_list=Many(owners.values())).values_list(
                 "id", "kind"
@@ -894,7 +900,11 @@ class Engine:
         for d, change in zip(updates, changes, strict=True):
             clean = d.item.clean
             assert clean is not None and d.party_id is not None
-            if clean.external_id and (d.party_id, clean.external_id) not in have_ext:
+            if (
+                clean.external_id
+                and (d.party_id, clean.external_id) not in have_ext
+                and party_vcard.own_party_id(clean.external_id) != d.party_id  # its own id: nothing to keep
+            ):
                 externals.append((self.source, clean.external_id, d.party_id, job_id, now))
                 change["external_id"] = True
             records.append((job_id, d.party_id, d.party_id, clean.row, RecordAction.UPDATED, change))

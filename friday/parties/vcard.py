@@ -3,22 +3,47 @@
 Written by `vobject` (escaping of `,` `;` `\\` and newlines, lines folded at 75 octets, CRLF). A person gets N and FN,
 their organisations as ORG with their job title; an organisation gets ORG and FN, and `X-ABShowAs:COMPANY` so Apple's
 Contacts files it as a company. Every email, phone (E.164) and address goes in, the primary first and marked PREF;
-tags are CATEGORIES. UID is stable (`friday-party-<id>`), so importing the file again updates rather than adds.
+tags are CATEGORIES. UID is stable (`friday-<install>-party-<id>`, the install being a digest of this install's
+secret key), so importing the file again here finds the same records rather than adding them — and a file from
+another Friday install does not pass for this one's records.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import vobject
+from django.conf import settings
 
 from friday.accounts.models import User
 from friday.parties import selectors
 from friday.parties.models import Address, Affiliation, EmailAddress, Party, PartyKind, PartyTag, Phone
 
 CONTENT_TYPE = "text/vcard; charset=utf-8"
+_OWN_UID = re.compile(r"friday-([0-9a-f]{10})-party-([0-9]{1,18})")
+
+
+def install_mark() -> str:
+    """This install's mark in the UIDs it writes (a digest of its secret key: the same for every process)."""
+    return hashlib.sha256(f"friday-vcard-uid:{settings.SECRET_KEY}".encode()).hexdigest()[:10]
+
+
+def uid(party_id: int) -> str:
+    return f"friday-{install_mark()}-party-{party_id}"
+
+
+def own_party_id(value: str) -> int | None:
+    """The party a UID written by this install names, or None (another system's UID, another install's)."""
+    found = _OWN_UID.fullmatch(value.strip())
+    if found is None or found.group(1) != install_mark():
+        return None
+    return int(found.group(2))
+
+
 FIELDS = ("id", "kind", "given_name", "family_name", "display_name", "birthday", "notes", "updated_at")
 
 
@@ -35,7 +60,7 @@ def _types(label: str, primary: bool, *base: str) -> list[str]:
 def card(party: dict[str, Any], related: dict[str, list[Any]]) -> str:
     """One vCard: `party` has FIELDS; `related` its emails, phones, addresses, affiliations and tag names."""
     c = vobject.vCard()
-    c.add("uid").value = f"friday-party-{party['id']}"
+    c.add("uid").value = uid(party["id"])
     c.add("fn").value = party["display_name"]
     if party["kind"] == PartyKind.PERSON:
         c.add("n").value = vobject.vcard.Name(family=party["family_name"], given=party["given_name"])

@@ -108,6 +108,38 @@ def test_google_contacts_csv_is_recognised_and_imported(cast):
     assert ImportRecord.objects.filter(job=job).count() == 5
 
 
+def test_friday_s_own_vcards_import_again_onto_the_same_records(cast, web_for, settings):
+    """The exported UID names the record in this install: imported again, the cards match their records (skipped
+    or updated, never doubled); a card from another install with the same ids is not taken for them."""
+    ada = make_person(cast.alice, "Ada", "Lovelace", emails=["ada@example.com"])
+    grace = make_person(cast.alice, "Grace", "Hopper")  # no email: only the UID can find her
+    client = web_for(cast.alice)
+    body = client.get(f"/parties/{ada.pk}/vcard/").content + client.get(f"/parties/{grace.pk}/vcard/").content
+
+    job = run(cast.alice, body, "friday.vcf", dry_run=True)
+    assert job.match_on == "external_id"
+    assert summary(job) == (2, 0, 0, 2, 0)
+    edited = body.replace(b"FN:Grace Hopper", b"FN:Grace B. Hopper").replace(
+        b"N:Hopper;Grace", b"N:Hopper;Grace B."
+    )
+    job = run(cast.alice, edited, "friday.vcf", on_match="update")
+    assert summary(job) == (2, 0, 2, 0, 0)
+    assert Party.objects.count() == 2
+    grace.refresh_from_db()
+    assert grace.given_name == "Grace B."
+    assert not ExternalId.objects.exists()  # a record's own id is not kept as another system's
+
+    settings.SECRET_KEY = "another install's secret key, long enough to be one"
+    job = run(cast.alice, body, "friday.vcf")
+    assert summary(job) == (
+        2,
+        2,
+        0,
+        0,
+        0,
+    )  # not this install's records: new ones (the duplicates scan finds them)
+
+
 def test_a_cut_down_export_keeps_the_columns_it_has(cast):
     """Too few of Google's columns to say the file is Google's: the ones kept are still recognised by their
     names, and the rows are matched by their e-mail."""

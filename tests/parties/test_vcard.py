@@ -6,7 +6,7 @@ import datetime as dt
 
 import vobject
 
-from friday.parties import services
+from friday.parties import services, vcard
 from friday.parties.services import AddressIn, AffiliationIn, PartyIn
 from tests.conftest import make_person
 
@@ -35,7 +35,7 @@ def test_a_person_s_vcard_reads_back_whole(cast, web_for):
     text = response.content.decode("utf-8")
     assert "\r\n" in text and all(len(line.encode()) <= 75 for line in text.split("\r\n"))  # folded
     card = vobject.readOne(text)
-    assert card.version.value == "3.0" and card.uid.value == f"friday-party-{ada.pk}"
+    assert card.version.value == "3.0" and card.uid.value == f"friday-{vcard.install_mark()}-party-{ada.pk}"
     assert (card.n.value.given, card.n.value.family, card.fn.value) == ("Ádá", "Lovelace", "Ádá Lovelace")
     assert [e.value for e in card.email_list] == ["ada@example.com", "ada.home@example.org"]
     assert "PREF" in card.email_list[0].type_paramlist and "PREF" not in card.email_list[1].type_paramlist
