@@ -601,10 +601,13 @@ class Engine:
             ).values_list("external_id", "party_id")
             owners.update(dict(rows))
         # A vCard exported by this install names its record by its own id (UID friday-<install>-party-<id>).
-        own = {ext: pid for ext in externals if ext not in owners and (pid := party_vcard.own_party_id(ext))}
+        own: dict[str, int] = {}
+        for ext in externals - owners.keys():
+            if (named := party_vcard.own_party_id(ext)) is not None:
+                own[ext] = named
         if own:
             there = set(Party.objects.filter(pk__in_list=Many(own.values())).values_list("id", flat=True))
-            owners.update({ext: pid for ext, pid in own.items() if pid in there})
+            owners.update({ext: named for ext, named in own.items() if named in there})
         if owners and self.job.match_on == MatchOn.EXTERNAL_ID:
             visible = Party.objects.filter(visible_q(self.by), pk__in_list=Many(owners.values())).values_list(
                 "id", "kind"
