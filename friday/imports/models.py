@@ -101,6 +101,9 @@ class ImportJob(models.Model):
     rows_read = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
+    updated_unchanged = models.PositiveIntegerField(
+        default=0, help_text="Of the updated: matched rows that held nothing new (the record is as it was)"
+    )
     skipped = models.PositiveIntegerField(default=0)
     skipped_empty = models.PositiveIntegerField(default=0, help_text="Of the skipped: rows with no value")
     failed = models.PositiveIntegerField(default=0)

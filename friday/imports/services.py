@@ -498,6 +498,7 @@ class Counts:
     rows_read: int = 0
     created: int = 0
     updated: int = 0
+    updated_unchanged: int = 0
     skipped: int = 0
     skipped_empty: int = 0
     failed: int = 0
@@ -755,13 +756,16 @@ class Engine:
                     )
             counts.created += len(creates)
             counts.updated += len(updates)
-            counts.organisations_created += self._write(creates, updates)
+            made, unchanged = self._write(creates, updates)
+            counts.organisations_created += made
+            counts.updated_unchanged += unchanged
         if self.persist:
             fastinsert.insert_rows(ImportFailure, ["job_id", "row", "problems", "values"], failures)
         return counts
 
-    def _write(self, creates: list[_Decision], updates: list[_Decision]) -> int:
-        """Write one stretch of decisions. Returns the organisations created for company names."""
+    def _write(self, creates: list[_Decision], updates: list[_Decision]) -> tuple[int, int]:
+        """Write one stretch of decisions. Returns the organisations created for company names, and how many
+        updates held nothing new (a dry run cannot tell: 0)."""
         people = [d for d in creates + updates if d.item.clean and d.item.clean.organisation]
         wanted = {d.item.clean.organisation_key: d.item.clean.organisation for d in people if d.item.clean}
         if self.dry_run or not self.persist:
@@ -783,7 +787,7 @@ class Engine:
                         made += 1
                 for key in rows:
                     self.pending_orgs.add(key)
-            return made
+            return made, 0
         # Organisations for people's company names: an existing one (the oldest of that name), an organisation
         # row of this stretch, or a new one.
         orgs: dict[str, bulk.Saved | bulk.NewParty] = {}
@@ -917,7 +921,7 @@ class Engine:
         fastinsert.insert_rows(
             ExternalId, ["source", "external_id", "party_id", "job_id", "created_at"], externals
         )
-        return made
+        return made, sum(1 for change in changes if not change)
 
 
 def _refs(ids: set[int]) -> str:

@@ -140,6 +140,19 @@ def test_friday_s_own_vcards_import_again_onto_the_same_records(cast, web_for, s
     )  # not this install's records: new ones (the duplicates scan finds them)
 
 
+def test_an_update_that_holds_nothing_new_is_counted_as_already_up_to_date(cast, web_for):
+    header = ["Name", "Email"]
+    rows = [["Ada Lovelace", "ada@example.com"], ["Grace Hopper", "grace@example.com"]]
+    run(cast.alice, csv_bytes(header, rows))
+    job = run(
+        cast.alice, csv_bytes(header, [rows[0], ["Grace B. Hopper", "grace@example.com"]]), on_match="update"
+    )
+    assert summary(job) == (2, 0, 2, 0, 0) and job.updated_unchanged == 1
+    assert Activity.objects.filter(event="party.updated").count() == 1  # only Grace's row changed anything
+    page = web_for(cast.alice).get(f"/imports/{job.pk}/progress/").content.decode()
+    assert "(1 already up to date: nothing new)" in page
+
+
 def test_a_cut_down_export_keeps_the_columns_it_has(cast):
     """Too few of Google's columns to say the file is Google's: the ones kept are still recognised by their
     names, and the rows are matched by their e-mail."""

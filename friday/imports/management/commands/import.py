@@ -159,8 +159,9 @@ class Command(BaseCommand):
     def _summary(self, job: ImportJob, console: Console) -> None:
         verb = "would be " if job.dry_run else ""
         console.print(
-            f"[bold]{job.rows_read:,} rows read[/bold]: {job.created:,} {verb}created, {job.updated:,} {verb}updated, "
-            f"{job.skipped:,} skipped ({job.skipped_empty:,} empty), {job.failed:,} failed."
+            f"[bold]{job.rows_read:,} rows read[/bold]: {job.created:,} {verb}created, {job.updated:,} {verb}updated"
+            + (f" ({job.updated_unchanged:,} already up to date)" if job.updated_unchanged else "")
+            + f", {job.skipped:,} skipped ({job.skipped_empty:,} empty), {job.failed:,} failed."
         )
         if job.organisations_created:
             console.print(f"{job.organisations_created:,} organisations {verb}created for company names.")
