@@ -18,6 +18,7 @@ from friday.core.http import AuthedRequest
 from friday.imports import mapping, selectors, services
 from friday.imports.models import DateOrder, ImportMapping, ImportStatus, MatchOn, OnMatch
 from friday.parties.models import CustomField, RoleName
+from friday.parties.selectors import parties_visible
 
 
 def _targets() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -91,12 +92,17 @@ def import_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = selectors.import_get(user=request.user, job_id=job_id)
     if job.status == ImportStatus.DRAFT:
         return render(request, "imports/draft.html", _draft_context(request, job))
-    return render(request, "imports/detail.html", _run_context(job))
+    return render(request, "imports/detail.html", _run_context(job, request.user))
 
 
-def _run_context(job) -> dict[str, Any]:
+def _run_context(job, user=None) -> dict[str, Any]:
+    kept_ids = (job.undo_summary or {}).get("kept", [])[:50] if user is not None else []
     return {
         "job": job,
+        # Records an undo kept, by name — those this user may see.
+        "kept": list(parties_visible(user).filter(pk__in=kept_ids).only("id", "display_name"))
+        if kept_ids
+        else [],
         "failures": selectors.failures_first(job)
         if job.is_finished or job.status == ImportStatus.UNDOING
         else [],

@@ -519,7 +519,7 @@ def test_undo_puts_the_database_back_exactly(cast):
     assert Party.objects.filter(pk=bob.pk).exists()
 
 
-def test_undo_keeps_what_was_worked_on_and_later_edits(cast):
+def test_undo_keeps_what_was_worked_on_and_later_edits(cast, web_for):
     from friday.imports.services import import_undo
     from friday.parties.services import PartyIn, activity_log, party_update
 
@@ -537,6 +537,10 @@ def test_undo_keeps_what_was_worked_on_and_later_edits(cast):
     assert ada.notes == "Edited by hand"  # a later edit is not overwritten
     assert ada.display_name == "Ada Lovelace"  # what still held the imported value is put back
     assert job.undo_summary["kept_fields"] == 1
+    page = web_for(cast.admin).get(f"/imports/{job.pk}/").content.decode()
+    assert "2 created records were kept because they have been worked on since:" in page
+    assert f'/parties/{grace.pk}/">Grace Hopper</a>' in page  # by name, not by number
+    assert "1 field was changed again after the import and left as it is now." in page
 
 
 def test_failed_rows_report_has_row_column_reason_and_the_row(cast, web_for):
