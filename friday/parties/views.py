@@ -94,13 +94,23 @@ def _export(
     """The list as filtered, every row of it (not one page), with the fields a contacts export needs."""
     fields = list(selectors.custom_field_list())
     columns = [
-        export.Column("id", lambda r: r[0].id),
+        # The id a re-import of this file matches on (as the vCard's UID): this install's record, never another's.
+        export.Column("id", lambda r: vcard.uid(r[0].id)),
         export.Column("kind", lambda r: r[0].kind),
         export.Column("name", lambda r: r[0].display_name),
         export.Column("given name", lambda r: r[1]["given_name"]),
         export.Column("family name", lambda r: r[1]["family_name"]),
         export.Column("email", lambda r: r[0].email),
+        export.Column("other emails", lambda r: " ::: ".join(r[1]["emails"][1:])),
         export.Column("phone", lambda r: r[0].phone),
+        export.Column("other phones", lambda r: " ::: ".join(r[1]["phones"][1:])),
+        export.Column("organisation", lambda r: r[1]["organisation"]),
+        export.Column("job title", lambda r: r[1]["job_title"]),
+        export.Column("street", lambda r: _address(r, "street")),
+        export.Column("city", lambda r: _address(r, "city")),
+        export.Column("region", lambda r: _address(r, "region")),
+        export.Column("postcode", lambda r: _address(r, "postcode")),
+        export.Column("country", lambda r: _address(r, "country")),
         export.Column("roles", lambda r: ", ".join(r[0].roles)),
         export.Column("tags", lambda r: ", ".join(r[0].tags)),
         export.Column("owner", lambda r: (r[0].owner or {}).get("name", "")),
@@ -109,6 +119,7 @@ def _export(
         export.Column("customer since", lambda r: r[1]["customer_since"]),
         export.Column("email consent", lambda r: r[1]["email_consent"]),
         export.Column("do not contact", lambda r: r[1]["do_not_contact"]),
+        export.Column("notes", lambda r: r[1]["notes"]),
         export.Column("created", lambda r: r[0].created_at),
         export.Column("updated", lambda r: r[0].updated_at),
     ]
@@ -124,6 +135,16 @@ def party_vcard(request: AuthedRequest, party_id: int) -> HttpResponse:
     name = "".join(ch if ch.isalnum() else "-" for ch in party.display_name).strip("-")[:60] or "party"
     response["Content-Disposition"] = content_disposition_header(True, f"{name}.vcf")
     return response
+
+
+def _address(row: tuple[Any, dict[str, Any]], part: str) -> str:
+    """The party's first address, a part of it (the street's two lines on two lines, as imports read them)."""
+    address = row[1]["address"]
+    if address is None:
+        return ""
+    if part == "street":
+        return "\n".join(line for line in (address.line1, address.line2) if line)
+    return getattr(address, part)
 
 
 def _custom_value(row: tuple[Any, dict[str, Any]], *, key: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 
@@ -11,6 +12,7 @@ from openpyxl import Workbook
 from friday.core.errors import FridayError, PermissionDenied
 from friday.imports.models import ExternalId, ImportFailure, ImportRecord, ImportStatus
 from friday.imports.services import failures_rows
+from friday.parties import vcard
 from friday.parties.models import (
     Activity,
     Address,
@@ -22,8 +24,8 @@ from friday.parties.models import (
     PartyTag,
     Phone,
 )
-from friday.parties.services import custom_field_create
-from tests.conftest import make_person
+from friday.parties.services import AddressIn, AffiliationIn, custom_field_create
+from tests.conftest import make_org, make_person
 from tests.imports.helpers import GOOGLE_HEADER, OUTLOOK_HEADER, csv_bytes, run, summary, upload
 from tests.imports.test_reading import VCARD_30, VCARD_40
 
@@ -151,6 +153,54 @@ def test_an_update_that_holds_nothing_new_is_counted_as_already_up_to_date(cast,
     assert Activity.objects.filter(event="party.updated").count() == 1  # only Grace's row changed anything
     page = web_for(cast.alice).get(f"/imports/{job.pk}/progress/").content.decode()
     assert "(1 already up to date: nothing new)" in page
+
+
+def test_friday_s_own_csv_export_holds_the_whole_record_and_imports_again_onto_it(cast, web_for):
+    acme = make_org(cast.alice, "Acme Ltd")
+    ada = make_person(
+        cast.alice,
+        "Ada",
+        "Lovelace",
+        emails=["ada@example.com", "ada@work.example"],
+        phones=["0161 496 0000", "0161 496 0001"],
+        notes="Met at the fair.\nLikes numbers.",
+        addresses=[
+            AddressIn(
+                line1="12 St James's Square", line2="Flat 2", city="London", postcode="SW1Y 4JH", country="GB"
+            )
+        ],
+        affiliations=[AffiliationIn(organisation=acme, job_title="Programmer")],
+        tags=["vip"],
+    )
+    client = web_for(cast.alice)
+    body = b"".join(client.get("/parties/?sort=name&format=csv").streaming_content)
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    row = rows["Ada Lovelace"]
+    assert (row["email"], row["other emails"]) == ("ada@example.com", "ada@work.example")
+    assert (row["phone"], row["other phones"]) == ("'+441614960000", "'+441614960001")
+    assert (row["organisation"], row["job title"], row["notes"]) == (
+        "Acme Ltd",
+        "Programmer",
+        "Met at the fair.\nLikes numbers.",
+    )
+    assert (row["street"], row["city"], row["postcode"], row["country"]) == (
+        "12 St James's Square\nFlat 2",
+        "London",
+        "SW1Y 4JH",
+        "GB",
+    )
+    assert row["id"] == f"friday-{vcard.install_mark()}-party-{ada.pk}"
+
+    job = run(cast.alice, body, "parties.csv", dry_run=True)
+    assert job.match_on == "external_id"
+    assert summary(job) == (2, 0, 0, 2, 0), list(
+        ImportFailure.objects.filter(job=job).values_list("problems", flat=True)
+    )
+    job = run(cast.alice, body, "parties.csv", on_match="update")
+    assert (
+        summary(job) == (2, 0, 2, 0, 0) and job.updated_unchanged == 2
+    )  # the file is the records as they are
+    assert Party.objects.count() == 2 and not ExternalId.objects.exists()
 
 
 def test_a_cut_down_export_keeps_the_columns_it_has(cast):
