@@ -253,12 +253,16 @@ def party_export_rows(
         extra = {row["id"]: row for row in Party.objects.filter(pk__in=ids).values(*EXPORT_FIELDS)}
         for row in extra.values():
             row.update(emails=[], phones=[], organisation="", job_title="", address=None)
-        for pid, address in EmailAddress.objects.filter(party_id__in=ids).order_by("-is_primary", "id").values_list(
-            "party_id", "address"
+        for pid, address in (
+            EmailAddress.objects.filter(party_id__in=ids)
+            .order_by("-is_primary", "id")
+            .values_list("party_id", "address")
         ):
             extra[pid]["emails"].append(address)
-        for pid, number in Phone.objects.filter(party_id__in=ids).order_by("-is_primary", "id").values_list(
-            "party_id", "number"
+        for pid, number in (
+            Phone.objects.filter(party_id__in=ids)
+            .order_by("-is_primary", "id")
+            .values_list("party_id", "number")
         ):
             extra[pid]["phones"].append(number)
         for pid, org, title in (
@@ -267,8 +271,8 @@ def party_export_rows(
             .values_list("person_id", "organisation__display_name", "job_title")
         ):
             extra[pid].update(organisation=org, job_title=title)
-        for address in Address.objects.filter(party_id__in=ids).order_by("-id"):
-            extra[address.party_id]["address"] = address
+        for place in Address.objects.filter(party_id__in=ids).order_by("-id"):
+            extra[place.party_id]["address"] = place
         for summary in page.items:
             yield summary, extra[summary.id]
         if not page.next_cursor:
