@@ -40,6 +40,11 @@ def pair_list(request: AuthedRequest) -> HttpResponse:
         error = exc
     query = request.GET.copy()
     query.pop("cursor", None)
+    query.pop("after", None)
+    scan = selectors.scan_latest()
+    # Just asked for a scan (`after` = the scan before it): the page refreshes itself until a newer one is done.
+    after = request.GET.get("after", "")
+    waiting = after.isdigit() and (scan is None or scan.pk <= int(after) or scan.finished_at is None)
     return render(
         request,
         "duplicates/list.html",
@@ -50,7 +55,8 @@ def pair_list(request: AuthedRequest) -> HttpResponse:
             "minimum": minimum,
             "dismissed": dismissed,
             "query": query.urlencode(),
-            "scan": selectors.scan_latest(),
+            "scan": scan,
+            "waiting": waiting,
             "reasons": [
                 ("", "Any reason"),
                 ("email", "Same email"),
@@ -68,14 +74,15 @@ def pair_list(request: AuthedRequest) -> HttpResponse:
 def scan_now(request: AuthedRequest) -> HttpResponse:
     require_write(request.user)
     full = request.POST.get("full") == "1"
+    before = selectors.scan_latest()
     duplicates_scan.enqueue(full=full, by_id=request.user.pk)
     messages.success(
         request,
         "A full scan was queued: the list refreshes when it finishes."
         if full
-        else "A scan of what changed since the last one was queued.",
+        else "A scan of what changed since the last one was queued: the list refreshes when it finishes.",
     )
-    return redirect("duplicates:list")
+    return redirect(f"{reverse('duplicates:list')}?after={before.pk if before else 0}")
 
 
 @login_required

@@ -46,11 +46,19 @@ def test_the_list_shows_pairs_with_their_reasons_in_scope(cast, web_for, twins):
     assert web_for(cast.alice).get("/parties/duplicates/?reason=vibes").status_code == 400
 
 
-def test_scan_now_queues_the_task(cast, web_for):
-    r = web_for(cast.alice).post("/parties/duplicates/scan/", {"full": "1"})
+@pytest.mark.django_db(transaction=True)
+def test_scan_now_queues_the_task_and_the_page_waits_for_it(cast, web_for, run_worker):
+    client = web_for(cast.alice)
+    r = client.post("/parties/duplicates/scan/", {"full": "1"})
     assert r.status_code == 302 and DBTaskResult.objects.count() == 1
+    assert r["Location"] == "/parties/duplicates/?after=0"
     assert web_for(cast.reader).post("/parties/duplicates/scan/").status_code == 403
     assert DBTaskResult.objects.count() == 1
+    waiting = client.get(r["Location"]).content.decode()
+    assert 'id="scan-waiting"' in waiting and 'hx-trigger="every 2s"' in waiting
+    run_worker()
+    done = client.get(r["Location"]).content.decode()
+    assert 'id="scan-waiting"' not in done and "Last full scan" in done
 
 
 def test_not_a_duplicate_takes_the_pair_off_the_list(cast, web_for, twins):
