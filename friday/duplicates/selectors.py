@@ -17,7 +17,7 @@ from friday.core.pagination import Page, keyset_page
 from friday.duplicates import relations
 from friday.duplicates.models import DuplicatePair, DuplicateScan, PartyMerge
 from friday.duplicates.services import field_value, merge_defaults, merge_fields
-from friday.parties.models import CustomField, Party
+from friday.parties.models import Affiliation, CustomField, Party
 from friday.parties.normalise import phone_display
 from friday.parties.selectors import party_get, party_prefetch
 
@@ -116,6 +116,7 @@ class MergePreview:
     roles: list[str]
     tags: list[str]
     addresses: list[str]
+    works_at: list[str] = field(default_factory=list)  # "Acme Ltd (Buyer)": a person's organisations, unioned
     moves: dict[str, int] = field(default_factory=dict)
     pair: DuplicatePair | None = None
 
@@ -210,6 +211,15 @@ def merge_preview(*, user: User, survivor_id: int, other_id: int) -> MergePrevie
     roles = sorted({r.get_role_display() for p in (survivor, other) for r in p.roles.all()})
     tags = sorted({t.tag.name for p in (survivor, other) for t in p.party_tags.all()}, key=str.lower)
     addresses = list(dict.fromkeys(str(a) for p in (survivor, other) for a in p.addresses.all()))
+    works_at: dict[int, str] = {}  # organisation → as shown (the survivor's job title first)
+    for link in (
+        Affiliation.objects.filter(person__in=(survivor, other))
+        .select_related("organisation")
+        .order_by("-person_id" if survivor.pk > other.pk else "person_id", "id")
+    ):
+        if link.organisation_id not in (survivor.pk, other.pk):
+            title = f" ({link.job_title})" if link.job_title else ""
+            works_at.setdefault(link.organisation_id, f"{link.organisation.display_name}{title}")
     a, b = sorted((survivor.pk, other.pk))
     pair = DuplicatePair.objects.filter(party_a_id=a, party_b_id=b).first()
     return MergePreview(
@@ -222,6 +232,7 @@ def merge_preview(*, user: User, survivor_id: int, other_id: int) -> MergePrevie
         roles=roles,
         tags=tags,
         addresses=addresses,
+        works_at=list(works_at.values()),
         moves=relations.count_all(other),
         pair=pair,
     )

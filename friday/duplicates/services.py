@@ -32,6 +32,7 @@ from friday.duplicates import relations, scan
 from friday.duplicates.models import DuplicatePair, DuplicateScan, PartyMerge
 from friday.parties import normalise
 from friday.parties.models import (
+    Activity,
     Address,
     Affiliation,
     EmailAddress,
@@ -451,7 +452,17 @@ def party_merge(
         Phone.objects.filter(party=survivor).update(is_primary=False)
         Phone.objects.filter(party=survivor, number=primary_phone).update(is_primary=True)
 
-    # 2. Every other row that points at the other party.
+    # 2. Every other row that points at the other party. Its own creation entries say whose they were, so the
+    # survivor's timeline does not seem to have been created twice.
+    for entry in Activity.objects.filter(
+        party=other, event="party.created"
+    ).exclude(
+        subject__endswith=", merged into this record"  # a record merged into `other` before: already says whose
+    ):
+        entry.subject = f"{entry.subject} — as {other.display_name} (#{other.pk}), merged into this record"[
+            :200
+        ]
+        entry.save(update_fields=["subject"])
     moved = relations.move_all(survivor, other)
     moved = {**{k: v for k, v in unioned.items() if v}, **moved}
 

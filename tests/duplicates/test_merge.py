@@ -364,6 +364,12 @@ def test_a_merge_moves_every_related_record_to_the_survivor(cast, book):
     assert earlier.subject.startswith("Merged Ada K. (#")
     assert entry.subject == f"Merged Ada King (#{king.pk}) into this record"
     assert "deals: 1" in entry.body and "invoices: 1" in entry.body and "timeline entries: " in entry.body
+    # King's own creation entry moved too, saying whose it was (and Kay's, from King's earlier merge, still says
+    # hers): the survivor was not created three times.
+    created = [a.subject for a in Activity.objects.filter(party=ada, event="party.created").order_by("id")]
+    assert len(created) == 3 and "merged into this record" not in created[0]
+    assert sum(s.endswith(f"— as Ada King (#{king.pk}), merged into this record") for s in created) == 1
+    assert sum(s.count("merged into this record") for s in created) == 2
     event = DomainEvent.objects.filter(name="party.merged").latest("id")
     assert (event.subject_id, event.actor_id, event.payload["other_id"]) == (ada.pk, cast.alice.pk, king.pk)
     assert event.payload["merge_id"] == merge.pk

@@ -28,7 +28,10 @@ def twins(cast):
         "Lovelase",
         emails=["ada@example.com", "king@example.com"],
         birthday=dt.date(1815, 12, 10),
-        affiliations=[AffiliationIn(acme)],
+        affiliations=[
+            AffiliationIn(acme),
+            AffiliationIn(make_org(cast.alice, "Engines Ltd"), job_title="Analyst"),
+        ],
     )
     duplicates_scan(full=True)
     return ada, king
@@ -78,6 +81,7 @@ def test_merge_page_shows_both_and_merges_with_the_chosen_values(cast, web_for, 
     assert page.status_code == 200
     html = page.content.decode()
     assert "Lovelace" in html and "Lovelase" in html and "10 Dec 1815" in html
+    assert '<dd id="works-at">Acme Ltd<br>Engines Ltd (Analyst)</dd>' in html  # both links, each once
     assert "king@example.com" in html and "Timeline entries" in html
     r = client.post(
         "/parties/duplicates/merge/",
