@@ -328,6 +328,22 @@ def mapping_delete(*, by: User, saved: ImportMapping) -> None:
 
 
 @transaction.atomic
+def import_discard(*, by: User, job: ImportJob) -> None:
+    """Throw away an import that was never run (uploaded, perhaps mapped): the job and its stored file."""
+    _require_draft(by, job)
+    if job.created_by_id != by.pk and not by.is_admin:
+        raise PermissionDenied(
+            "Only who uploaded it or an admin can discard this import.", code="permission.denied"
+        )
+    name, storage = job.file.name, job.file.storage
+    job.delete()
+    if name and not ImportJob.objects.filter(file=name).exists():
+        transaction.on_commit(
+            lambda: storage.delete(name)
+        )  # not before: a rollback keeps the job, and its file
+
+
+@transaction.atomic
 def mapping_apply(*, by: User, job: ImportJob, saved: ImportMapping) -> ImportJob:
     _require_draft(by, job)
     detected = mapping.detect(job.headers, list(CustomField.objects.all()), file_format=job.file_format)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:job_id>/run/", views.import_run, name="run"),
     path("<int:job_id>/resume/", views.import_resume, name="resume"),
     path("<int:job_id>/undo/", views.import_undo, name="undo"),
+    path("<int:job_id>/discard/", views.import_discard, name="discard"),
     path("<int:job_id>/failed-rows.csv", views.import_failures, name="failures"),
     path("<int:job_id>/mapping/save/", views.mapping_save, name="mapping_save"),
     path("<int:job_id>/mapping/apply/", views.mapping_apply, name="mapping_apply"),

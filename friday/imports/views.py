@@ -194,6 +194,15 @@ def import_undo(request: AuthedRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def import_discard(request: AuthedRequest, job_id: int) -> HttpResponse:
+    job = selectors.import_get(user=request.user, job_id=job_id)
+    services.import_discard(by=request.user, job=job)
+    messages.success(request, f"{job.filename} discarded: nothing was imported from it.")
+    return redirect("imports:list")
+
+
+@login_required
 def import_failures(request: AuthedRequest, job_id: int) -> StreamingHttpResponse:
     job = selectors.import_get(user=request.user, job_id=job_id)
     return csv_response(

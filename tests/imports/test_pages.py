@@ -14,7 +14,7 @@ from django.db import connection
 
 from friday.imports.models import ImportJob, ImportStatus
 from friday.parties.models import Party
-from tests.imports.helpers import GOOGLE_HEADER, csv_bytes
+from tests.imports.helpers import GOOGLE_HEADER, csv_bytes, run
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +279,24 @@ def test_cli_imports_a_file_and_undoes_it(cast, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert Party.objects.count() == 0
+
+
+def test_an_import_never_run_can_be_discarded_with_its_file(
+    cast, web_for, django_capture_on_commit_callbacks
+):
+    client = web_for(cast.alice)
+    _upload(client, csv_bytes(["Name", "Email"], [["Ada", "ada@example.com"]]))
+    job = ImportJob.objects.get()
+    stored = job.file.path
+    assert 'id="discard"' in client.get(f"/imports/{job.pk}/").content.decode()
+    assert web_for(cast.reader).post(f"/imports/{job.pk}/discard/").status_code in (403, 404)
+    assert web_for(cast.manager).post(f"/imports/{job.pk}/discard/").status_code == 403  # not theirs
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the deletion is committed
+        response = client.post(f"/imports/{job.pk}/discard/")
+    assert response.status_code == 302 and response["Location"] == "/imports/"
+    assert not ImportJob.objects.exists() and not os.path.exists(stored)
+
+    # One that has run is not a draft: it is undone, not discarded.
+    job = run(cast.alice, csv_bytes(["Name", "Email"], [["Ada", "ada@example.com"]]))
+    assert client.post(f"/imports/{job.pk}/discard/").status_code == 409
+    assert ImportJob.objects.filter(pk=job.pk).exists()
