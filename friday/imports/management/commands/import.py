@@ -8,7 +8,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from friday.accounts.models import Role, User
@@ -32,7 +39,10 @@ class Command(BaseCommand):
             help="Find existing records by this (default: the id if a column holds one, else email, else phone)",
         )
         parser.add_argument(
-            "--on-match", choices=["create", "update", "skip"], default="skip", help="What a match does"
+            "--on-match",
+            choices=["create", "update", "skip"],
+            default="skip",
+            help="What a match does (default: skip — an import changes nothing you have unless told to)",
         )
         parser.add_argument("--dry-run", action="store_true", help="Report what would happen; write nothing")
         parser.add_argument("--source", help="Where the file's ids come from (hubspot, google …)")
@@ -123,9 +133,10 @@ class Command(BaseCommand):
         with Progress(
             TextColumn(f"[bold]{'dry run' if job.dry_run else 'import'} #{job.pk}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            DownloadColumn(),  # of the file read (bytes, as MB): its rows are not counted before the end
             TextColumn("{task.fields[rows]}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
         ) as progress:
             bar = progress.add_task("import", total=job.size or None, rows="")
@@ -135,7 +146,7 @@ class Command(BaseCommand):
                     bar,
                     completed=current.progress_done,
                     total=current.progress_total or None,
-                    rows=f"{current.rows_read:,} rows",
+                    rows=_rows(current.rows_read),
                 )
 
             done = services.import_run(job_id=job.pk, progress=tick)
@@ -159,7 +170,7 @@ class Command(BaseCommand):
     def _summary(self, job: ImportJob, console: Console) -> None:
         verb = "would be " if job.dry_run else ""
         console.print(
-            f"[bold]{job.rows_read:,} rows read[/bold]: {job.created:,} {verb}created, {job.updated:,} {verb}updated"
+            f"[bold]{_rows(job.rows_read)} read[/bold]: {job.created:,} {verb}created, {job.updated:,} {verb}updated"
             + (f" ({job.updated_unchanged:,} already up to date)" if job.updated_unchanged else "")
             + f", {job.skipped:,} skipped ({job.skipped_empty:,} empty), {job.failed:,} failed."
         )
@@ -194,3 +205,7 @@ class Command(BaseCommand):
             console.print(
                 f"{summary['kept_fields']:,} fields changed again since the import were left as they are."
             )
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
