@@ -40,6 +40,13 @@ def test_upload_a_csv_see_the_preview_run_it_and_read_the_summary(page: Page, li
     )
     expect(preview.locator('tr[data-row="4"]')).to_contain_text("Acme, Ltd")
     expect(page.get_by_label("Organization Name")).to_have_value("organisation")
+    # A column changed is checked again at once (no "Check again" needed): without the email, Grace's row is fine.
+    page.get_by_label("E-mail 1 - Value").select_option("")
+    expect(preview.locator('tr[data-row="3"]')).not_to_contain_text("not a valid email address")
+    page.get_by_label("E-mail 1 - Value").select_option("email")
+    expect(preview.locator('tr[data-row="3"]')).to_contain_text(
+        "'grace@example' is not a valid email address"
+    )
     shot(page, "import-preview")
     assert Party.objects.count() == 0
 
