@@ -559,6 +559,83 @@ GENERIC = {
     "record id": "external_id",
 }
 
+# The same columns as other-language spreadsheets and address books name them (German, French, Spanish, Dutch):
+# used where an English name does not already say otherwise.
+OTHER_LANGUAGES = {
+    # German
+    "vorname": "given_name",
+    "nachname": "family_name",
+    "familienname": "family_name",
+    "e-mail-adresse": "email",
+    "e-mail adresse": "email",
+    "telefon": "phone",
+    "telefonnummer": "phone",
+    "mobiltelefon": "phone",
+    "handy": "phone",
+    "firma": "organisation",
+    "unternehmen": "organisation",
+    "straße": "address.1.street",
+    "strasse": "address.1.street",
+    "plz": "address.1.postcode",
+    "postleitzahl": "address.1.postcode",
+    "ort": "address.1.city",
+    "stadt": "address.1.city",
+    "bundesland": "address.1.region",
+    "land": "address.1.country",
+    "geburtstag": "birthday",
+    "geburtsdatum": "birthday",
+    "notizen": "notes",
+    "bemerkungen": "notes",
+    # French
+    "prénom": "given_name",
+    "prenom": "given_name",
+    "nom": "family_name",
+    "nom de famille": "family_name",
+    "courriel": "email",
+    "adresse e-mail": "email",
+    "adresse électronique": "email",
+    "téléphone": "phone",
+    "portable": "phone",
+    "société": "organisation",
+    "societe": "organisation",
+    "entreprise": "organisation",
+    "fonction": "job_title",
+    "poste": "job_title",
+    "adresse": "address.1.street",
+    "code postal": "address.1.postcode",
+    "ville": "address.1.city",
+    "pays": "address.1.country",
+    "date de naissance": "birthday",
+    "anniversaire": "birthday",
+    # Spanish
+    "nombre": "given_name",
+    "apellido": "family_name",
+    "apellidos": "family_name",
+    "correo": "email",
+    "correo electrónico": "email",
+    "teléfono": "phone",
+    "móvil": "phone",
+    "empresa": "organisation",
+    "cargo": "job_title",
+    "dirección": "address.1.street",
+    "ciudad": "address.1.city",
+    "provincia": "address.1.region",
+    "código postal": "address.1.postcode",
+    "país": "address.1.country",
+    "fecha de nacimiento": "birthday",
+    "cumpleaños": "birthday",
+    "notas": "notes",
+    # Dutch
+    "voornaam": "given_name",
+    "achternaam": "family_name",
+    "telefoonnummer": "phone",
+    "bedrijf": "organisation",
+    "adres": "address.1.street",
+    "plaats": "address.1.city",
+    "woonplaats": "address.1.city",
+}
+GENERIC = {**OTHER_LANGUAGES, **GENERIC}
+
 
 @dataclass
 class Detected:

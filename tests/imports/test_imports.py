@@ -203,6 +203,70 @@ def test_friday_s_own_csv_export_holds_the_whole_record_and_imports_again_onto_i
     assert Party.objects.count() == 2 and not ExternalId.objects.exists()
 
 
+def test_other_languages_column_names_are_recognised(cast):
+    german = [
+        "Vorname",
+        "Nachname",
+        "E-Mail",
+        "Telefon",
+        "Firma",
+        "Straße",
+        "PLZ",
+        "Ort",
+        "Land",
+        "Geburtstag",
+    ]
+    rows = [
+        dict(
+            zip(
+                german,
+                [
+                    "Jörg",
+                    "Müller",
+                    "jm@example.de",
+                    "0161 496 0000",
+                    "Müller GmbH",
+                    "Hauptstr. 1",
+                    "10115",
+                    "Berlin",
+                    "DE",
+                    "01.02.1980",
+                ],
+                strict=True,
+            )
+        )
+    ]
+    job = upload(cast.alice, csv_bytes(german, rows), "kontakte.csv")
+    assert job.mapping == [
+        "given_name",
+        "family_name",
+        "email",
+        "phone",
+        "organisation",
+        "address.1.street",
+        "address.1.postcode",
+        "address.1.city",
+        "address.1.country",
+        "birthday",
+    ]
+    job = run(cast.alice, csv_bytes(german, rows), "kontakte.csv")
+    assert summary(job) == (1, 1, 0, 0, 0)
+    jorg = Party.objects.get(family_name="Müller")
+    assert (
+        jorg.birthday == dt.date(1980, 2, 1) and str(jorg.addresses.get()) == "Hauptstr. 1, Berlin, 10115, DE"
+    )
+    french = ["Prénom", "Nom", "Courriel", "Téléphone", "Société", "Code postal", "Ville"]
+    assert upload(cast.alice, csv_bytes(french, [dict.fromkeys(french, "x")]), "contacts.csv").mapping == [
+        "given_name",
+        "family_name",
+        "email",
+        "phone",
+        "organisation",
+        "address.1.postcode",
+        "address.1.city",
+    ]
+
+
 def test_a_cut_down_export_keeps_the_columns_it_has(cast):
     """Too few of Google's columns to say the file is Google's: the ones kept are still recognised by their
     names, and the rows are matched by their e-mail."""

@@ -188,7 +188,7 @@ def test_saved_mapping_is_reused_for_the_next_file(cast, web_for):
         "/imports/upload/", {"file": SimpleUploadedFile("d.csv", b"Nom,Email\r\nGrace,g@example.com\r\n")}
     )
     fourth = ImportJob.objects.latest("id")
-    assert (fourth.mapping, fourth.saved_mapping) == (["", "email"], None)
+    assert (fourth.mapping, fourth.saved_mapping) == (["family_name", "email"], None)
 
 
 def test_read_only_users_and_other_teams(cast, web_for):
