@@ -76,7 +76,11 @@ def normalise_phone(value: str, field: str = "phone", region: str | None = None)
     except phonenumbers.NumberParseException as exc:
         raise FridayError(f"{value!r} is not a phone number.", code="invalid.phone", field=field) from exc
     if not _valid(number, region):
-        if value.startswith(("+", "00")):
+        if number.country_code == 44 and str(number.national_number).startswith("7700900"):
+            hint = (
+                "07700 900000–900999 is Ofcom's range kept for TV and film: no real phone has such a number"
+            )
+        elif value.startswith(("+", "00")):
             hint = "check the digits after the country code"
         else:
             example = phonenumbers.country_code_for_region(region)

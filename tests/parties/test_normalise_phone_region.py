@@ -59,3 +59,13 @@ def test_the_shortcut_agrees_with_the_full_check(region, text):
 def test_real_numbers_read_the_same(text, region):
     number = phonenumbers.parse(text, region)
     assert _valid(number, region) == phonenumbers.is_valid_number(number)
+
+
+@pytest.mark.parametrize("value", ["07700 900123", "+44 7700 900999", "0044 7700900000"])
+def test_a_uk_fiction_number_says_why_it_is_refused(value):
+    from friday.core.errors import FridayError
+    from friday.parties.normalise import normalise_phone
+
+    with pytest.raises(FridayError, match="Ofcom's range kept for TV and film"):
+        normalise_phone(value, region="GB")
+    assert normalise_phone("07911 123456", region="GB") == "+447911123456"  # a real mobile range
