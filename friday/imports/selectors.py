@@ -40,3 +40,13 @@ def failures_first(job: ImportJob, limit: int = 50) -> list[ImportFailure]:
 
 def mappings_all() -> QuerySet[ImportMapping]:
     return ImportMapping.objects.select_related("created_by").order_by("name")
+
+
+def undo_kept(*, user: User, job: ImportJob, limit: int = 50) -> list:
+    """The records an undo kept (worked on since), those this user may see, by name: at most `limit`."""
+    from friday.parties.selectors import parties_visible
+
+    ids = (job.undo_summary or {}).get("kept", [])[:limit]
+    if not ids:
+        return []
+    return list(parties_visible(user).filter(pk__in=ids).only("id", "display_name").order_by("display_name"))

@@ -18,7 +18,6 @@ from friday.core.http import AuthedRequest
 from friday.imports import mapping, selectors, services
 from friday.imports.models import DateOrder, ImportMapping, ImportStatus, MatchOn, OnMatch
 from friday.parties.models import CustomField, RoleName
-from friday.parties.selectors import parties_visible
 
 
 def _targets() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -96,13 +95,9 @@ def import_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
 
 
 def _run_context(job, user=None) -> dict[str, Any]:
-    kept_ids = (job.undo_summary or {}).get("kept", [])[:50] if user is not None else []
     return {
         "job": job,
-        # Records an undo kept, by name — those this user may see.
-        "kept": list(parties_visible(user).filter(pk__in=kept_ids).only("id", "display_name"))
-        if kept_ids
-        else [],
+        "kept": selectors.undo_kept(user=user, job=job) if user is not None else [],
         "failures": selectors.failures_first(job)
         if job.is_finished or job.status == ImportStatus.UNDOING
         else [],

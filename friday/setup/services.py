@@ -297,6 +297,13 @@ STARTER_GOALS: list[dict[str, Any]] = [
 ]
 
 
+def customers_on_file() -> bool:
+    """Whether anyone has the customer role yet (the starter rules act on customers: the rules step says so)."""
+    from friday.parties.models import PartyRole, RoleName
+
+    return PartyRole.objects.filter(role=RoleName.CUSTOMER).exists()
+
+
 def starter_goals_offered() -> list[dict[str, Any]]:
     """The starter goals whose metric no active goal tracks yet."""
     from friday.strategy.selectors import goal_list

@@ -268,7 +268,6 @@ FORECAST_DAYS = 30
 def rules_step(request: AuthedRequest) -> HttpResponse:
     from friday.automation.models import Rule
     from friday.automation.services import forecast
-    from friday.parties.models import PartyRole, RoleName
 
     require_admin(request.user)
     if request.method == "POST":
@@ -303,7 +302,7 @@ def rules_step(request: AuthedRequest) -> HttpResponse:
             "rows": rows,
             "missing": any(r["rule"] is None for r in rows),
             "days": FORECAST_DAYS,
-            "customers": PartyRole.objects.filter(role=RoleName.CUSTOMER).exists(),
+            "customers": services.customers_on_file(),
         },
     )
 
