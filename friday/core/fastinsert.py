@@ -9,6 +9,7 @@ to each other without reading anything back.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -25,28 +26,58 @@ BULK_CHECKPOINT_PAGES = 16384
 
 @contextmanager
 def bulk_session() -> Iterator[None]:
-    """SQLite settings for many big write transactions on this connection, restored afterwards (the
-    connection is kept between a worker's tasks); the log is checkpointed at the end. Nothing on PostgreSQL."""
-    if connection.vendor != "sqlite":
+    """Settings for many big write transactions: Python's cyclic garbage collector paused (the caller calls
+    `collect_young` between batches), and on SQLite a bigger page cache and rarer checkpoints — all restored
+    afterwards (the connection and the process are kept between a worker's tasks), the log checkpointed at the
+    end."""
+    with _collector_paused():
+        if connection.vendor != "sqlite":
+            yield
+            return
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            every = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            if connection.connection is not None:  # still the same connection (an error may have closed it)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA cache_size = {cache}")
+                    cursor.execute(f"PRAGMA wal_autocheckpoint = {every}")
+                    if not connection.in_atomic_block:
+                        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+# Python's cyclic garbage collector runs after every 700 new container objects, and every so often it walks
+# every object the process holds — Django's and the batch's. A batch of 5,000 rows makes hundreds of thousands
+# of short-lived tuples, lists and dicts (rows, values, unpickled results), which set it off again and again:
+# on a 100k-row import it took a third of the writer's time (16.7 → 11.4 s). Nothing a batch makes is kept
+# past it, so the collector is paused for the whole run and the young objects are collected between batches
+# (`collect_young`), which keeps memory as flat as before (a reference cycle lives at most one batch).
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    if not gc.isenabled():  # already paused (a nested session): the outer one restores it
         yield
         return
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        cache = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        every = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+    gc.disable()
     try:
         yield
     finally:
-        if connection.connection is not None:  # still the same connection (an error may have closed it)
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA cache_size = {cache}")
-                cursor.execute(f"PRAGMA wal_autocheckpoint = {every}")
-                if not connection.in_atomic_block:
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        gc.enable()
+        gc.collect()
+
+
+def collect_young() -> None:
+    """Between two batches of a `bulk_session`: free the reference cycles the last one left (only objects made
+    since the previous call are looked at, so this costs about a millisecond)."""
+    gc.collect(1)
 
 
 def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:

@@ -1027,6 +1027,7 @@ def _run(job: ImportJob, by: User, progress: Progress | None, workers: int | Non
                 _add_counts(job, counts)
             if progress is not None:
                 progress(job)
+            fastinsert.collect_young()
         if job.rows_read == 0:
             raise FileProblem(
                 "The file has a header row but no rows under it: there is nothing to import.",
@@ -1204,6 +1205,7 @@ def _undo(by: User, job: ImportJob) -> ImportJob:
         if len(batch) >= BATCH:
             _restore(by, batch, subject, data, restored)
             batch = []
+            fastinsert.collect_young()
     _restore(by, batch, subject, data, restored)
     removed_ids = ExternalId.objects.filter(job=job).delete()[0]
     created = ImportRecord.objects.filter(
@@ -1233,6 +1235,7 @@ def _undo(by: User, job: ImportJob) -> ImportJob:
             worked = bulk.parties_worked_on(chunk, skip=(ImportRecord, ExternalId), own_keys=("import_id",))
             kept |= worked
             deleted += bulk.party_bulk_delete(by=by, ids=[pk for pk in chunk if pk not in worked])
+            fastinsert.collect_young()
     now = clock.now()
     job.status = ImportStatus.UNDONE
     job.undone_at = now

@@ -1077,3 +1077,34 @@ def test_bad_roles_or_tags_for_every_row_are_refused_by_their_field(cast, roles,
     assert [(e.field, e.code) for e in caught.value.errors] == [(field, code)]
     job.refresh_from_db()
     assert (job.add_roles, job.add_tags) == ([], [])
+
+
+def test_a_bulk_session_pauses_the_garbage_collector_and_always_restores_it(db):
+    import gc
+    import weakref
+
+    from friday.core import fastinsert
+
+    class Node:
+        me: object
+
+    assert gc.isenabled()
+    with fastinsert.bulk_session():
+        assert not gc.isenabled()
+        with fastinsert.bulk_session():  # nested: the outer session restores it
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        # a reference cycle a batch leaves behind stays until the collection between batches frees it
+        node = Node()
+        node.me = node
+        ref = weakref.ref(node)
+        del node
+        for _ in range(10_000):  # plenty to set off an automatic collection, were it on
+            [[]]
+        assert ref() is not None
+        fastinsert.collect_young()
+        assert ref() is None
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="disk full"), fastinsert.bulk_session():
+        raise RuntimeError("disk full")
+    assert gc.isenabled()
