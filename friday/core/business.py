@@ -90,6 +90,14 @@ def current() -> Info:
         return info
 
 
+def pin(info: Info) -> None:
+    """Use `info` from now on in this process, never reading the row: for the processes that check an import's
+    rows (`imports.pool`), which must read every row with the business the import started with, and need no
+    database."""
+    global _cached
+    _cached = (float("inf"), info)  # "read" at an endless time to come: always fresh to `current`
+
+
 def refresh() -> Info:
     """Read the row now (a task starting, a change just saved here)."""
     forget()

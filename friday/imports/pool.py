@@ -20,15 +20,22 @@ def start(context_bytes: bytes) -> None:
     import django
 
     django.setup()
+    from friday.core import business
     from friday.imports.validate import Clean
 
     global _CONTEXT, _FIELDS
     _CONTEXT = pickle.loads(context_bytes)  # noqa: S301  (our own object, from the parent process)
+    business.pin(_CONTEXT.business)  # every row read with the import's business; no database needed here
     _FIELDS = tuple(Clean.__slots__)
     # As in the writer (`fastinsert.bulk_session`): no automatic cyclic collections while a batch is checked
     # — they walked Django's whole heap again and again — but one of the young objects after each batch.
     gc.freeze()
     gc.disable()
+
+
+def started() -> bool:
+    """Answered once a process has started and set Django up: the pool can take rows."""
+    return True
 
 
 def check(rows: list) -> list[tuple]:

@@ -15,7 +15,6 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
@@ -1027,6 +1026,7 @@ def _run(job: ImportJob, by: User, progress: Progress | None, workers: int | Non
                 _add_counts(job, counts)
             if progress is not None:
                 progress(job)
+            del checked  # the batch is written: let it go before the collector looks at what is left
             fastinsert.collect_young()
         if job.rows_read == 0:
             raise FileProblem(
@@ -1075,7 +1075,7 @@ def _checked(batches: Iterator[list[SourceRow]], ctx: Context, workers: int) -> 
     import multiprocessing
     import pickle
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from friday.imports import pool as pool_module
 
@@ -1088,20 +1088,20 @@ def _checked(batches: Iterator[list[SourceRow]], ctx: Context, workers: int) -> 
         initargs=(pickle.dumps(ctx),),
     )
     try:
-        batches = iter(batches)
-        first = next(batches, None)
-        ahead: deque = deque()
-        for batch in islice(batches, workers * 2):
-            ahead.append((batch, pool.submit(pool_module.check, batch)))
-        # Starting the pool (a new process, Django set up in it) takes about a second: the first batch is
-        # checked here meanwhile, and written while the pool checks the next ones.
-        if first is not None:
-            yield [check_row(row, ctx) for row in first]
+        # Starting the pool (a new process, Django set up in it) takes a second or two: until it answers, the
+        # batches are checked here, and written as they are; then the pool keeps `workers * 2` batches ahead.
+        started = pool.submit(pool_module.started)
+        ahead: deque[tuple[list[SourceRow], Future | None]] = deque()
+
+        def done(rows: list[SourceRow], future: Future | None) -> list[Checked]:
+            return [check_row(row, ctx) for row in rows] if future is None else _unpack(rows, future)
+
         for batch in batches:
-            ahead.append((batch, pool.submit(pool_module.check, batch)))
-            yield _unpack(*ahead.popleft())
+            ahead.append((batch, pool.submit(pool_module.check, batch) if started.done() else None))
+            while ahead and (ahead[0][1] is None or len(ahead) > workers * 2):
+                yield done(*ahead.popleft())
         while ahead:
-            yield _unpack(*ahead.popleft())
+            yield done(*ahead.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -74,6 +74,9 @@ class Context:
     today: dt.date = field(default_factory=clock.today)
     add_roles: list[str] = field(default_factory=list)  # every row's, besides its cells' (checked already)
     add_tags: list[str] = field(default_factory=list)
+    # The business as the import started: its region reads phone numbers. The processes that check rows for
+    # the writer use it (`business.pin`) rather than each reading the row themselves.
+    business: business.Info = field(default_factory=business.current)
 
     @classmethod
     def for_job(cls, job: ImportJob, *, by: User, headers: list[str]) -> Context:

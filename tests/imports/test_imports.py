@@ -748,15 +748,40 @@ def test_matching_sees_only_what_the_importer_may_see(cast):
     assert Party.objects.filter(emails__address="bea@example.com").count() == 2
 
 
-def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast):
-    """Big files have their rows checked by other processes while this one writes: same decisions, same rows."""
+def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast, monkeypatch):
+    """Big files have their rows checked by other processes while this one writes: same decisions, same rows.
+    Until the pool has started, batches are checked here; then by the pool — with the business the import
+    started with (an Irish business: 087 numbers are Irish mobiles, where the environment's region would
+    refuse them), never reading a database of its own."""
+    import time
+
+    from friday.core import business
+    from friday.core.models import Business
     from friday.imports import services
     from tests.imports.helpers import upload
 
+    business.current()  # the row exists
+    Business.objects.filter(pk=1).update(region="IE")
+    business.forget()
+    monkeypatch.setattr(services, "BATCH", 100)
     rows = [
-        [f"Person {i}", f"p{i}@example.com" if i % 7 else "bad-email", f"07911 {i % 1000000:06d}"]
-        for i in range(2500)
+        [f"Person {i}", f"p{i}@example.com" if i % 7 else "bad-email", f"087 {i:07d}"] for i in range(3000)
     ]
+    here = services.check_row
+    pooled: list[int] = []
+    unpack = services._unpack
+
+    def slow_here(row, ctx):  # the pool starts in a second or two: rows checked here are slowed until then
+        if workers and not pooled:
+            time.sleep(0.002)
+        return here(row, ctx)
+
+    def counted(rows, result):
+        pooled.append(len(rows))
+        return unpack(rows, result)
+
+    monkeypatch.setattr(services, "check_row", slow_here)
+    monkeypatch.setattr(services, "_unpack", counted)
     results = []
     for workers in (0, 1):
         job = upload(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows))
@@ -767,7 +792,8 @@ def test_rows_checked_by_a_pool_of_processes_give_the_same_import(cast):
             (summary(done), sorted(ImportFailure.objects.filter(job=done).values_list("row", "problems")))
         )
     assert results[0] == results[1]
-    assert results[0][0] == (2500, 2142, 0, 0, 358)
+    assert results[0][0] == (3000, 2571, 0, 0, 429)  # only the bad emails fail
+    assert 0 < sum(pooled) < 3000  # some batches checked here while the pool started, the rest by the pool
 
 
 def test_a_run_killed_half_way_resumes_after_its_last_batch(cast, monkeypatch):
