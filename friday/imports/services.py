@@ -556,6 +556,7 @@ class Engine:
         self.dry_run = dry_run
         self.persist = persist
         self.source = job.source or "file"
+        self.match_on = str(job.match_on)
         self.default_team = _default_team(by)
         self.pending: dict[str, int] = {}  # dry run: key → party (negative: would be created)
         self.pending_kind: dict[int, str] = {}
@@ -568,33 +569,32 @@ class Engine:
     # keys ---------------------------------------------------------------------------------------------------
 
     def _match_keys(self, clean: Clean) -> list[str]:
-        if self.job.match_on == MatchOn.EMAIL:
+        match_on = self.match_on
+        if match_on == MatchOn.EMAIL:
             return [f"e:{e}" for e in clean.emails]
-        if self.job.match_on == MatchOn.PHONE:
+        if match_on == MatchOn.PHONE:
             return [f"p:{p}" for p in clean.phones]
-        if self.job.match_on == MatchOn.EXTERNAL_ID and clean.external_id:
+        if match_on == MatchOn.EXTERNAL_ID and clean.external_id:
             return [f"x:{clean.external_id}"]
         return []
-
-    def _all_keys(self, clean: Clean) -> set[str]:
-        keys = set(self._match_keys(clean))
-        if clean.external_id:
-            keys.add(f"x:{clean.external_id}")
-        return keys
 
     def _lookup(self, items: list[Checked]) -> tuple[dict[str, set[int]], dict[int, str], dict[str, int]]:
         """Existing parties by key (visible to the importer), their kinds, and every party holding each
         external id of these rows (visible or not: an id belongs to one record only)."""
-        emails, phones, externals = set(), set(), set()
+        emails: set[str] = set()
+        phones: set[str] = set()
+        externals: set[str] = set()
+        by_email, by_phone = self.match_on == MatchOn.EMAIL, self.match_on == MatchOn.PHONE
         for item in items:
-            if item.clean is None:
+            clean = item.clean
+            if clean is None:
                 continue
-            if self.job.match_on == MatchOn.EMAIL:
-                emails.update(item.clean.emails)
-            elif self.job.match_on == MatchOn.PHONE:
-                phones.update(item.clean.phones)
-            if item.clean.external_id:
-                externals.add(item.clean.external_id)
+            if by_email:
+                emails.update(clean.emails)
+            elif by_phone:
+                phones.update(clean.phones)
+            if clean.external_id:
+                externals.add(clean.external_id)
         found: dict[str, set[int]] = defaultdict(set)
         kinds: dict[int, str] = {}
         scope = visible_q(self.by, owner="party__owner", team="party__team")
@@ -624,7 +624,7 @@ class Engine:
         if own:
             there = set(Party.objects.filter(pk__in_list=Many(own.values())).values_list("id", flat=True))
             owners.update({ext: named for ext, named in own.items() if named in there})
-        if owners and self.job.match_on == MatchOn.EXTERNAL_ID:
+        if owners and self.match_on == MatchOn.EXTERNAL_ID:
             visible = Party.objects.filter(visible_q(self.by), pk__in_list=Many(owners.values())).values_list(
                 "id", "kind"
             )
@@ -665,10 +665,14 @@ class Engine:
                 decisions.append(_Decision(item, "fail", problems=item.problems))
                 continue
             clean = item.clean
-            keys = self._all_keys(clean)
+            match_keys = self._match_keys(clean)
+            keys = set(match_keys)
+            if clean.external_id:
+                keys.add(f"x:{clean.external_id}")
             matched: set[int] = set()
-            for key in self._match_keys(clean):
-                matched |= found.get(key, set())
+            for key in match_keys:
+                if key in found:
+                    matched |= found[key]
                 if key in self.pending:
                     matched.add(self.pending[key])
             if not self.dry_run and (keys & seen_keys or matched & seen_parties):

@@ -170,14 +170,16 @@ def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Saved]:
     ids = fastinsert.reserve_ids(Party, len(items))
     party_rows: list[tuple] = []
     parties: list[Saved] = []
+    author = by.pk
+    person_kind, customer = str(PartyKind.PERSON), str(RoleName.CUSTOMER)  # plain strings compare faster
     for pk, item in zip(ids, items, strict=True):
         v = item.values
-        display = _display(v.kind, v.given, v.family, v.name)
+        person = v.kind == person_kind
+        display = (" ".join(p for p in (v.given, v.family) if p) or v.name) if person else v.name
         customer_since = v.customer_since
-        if customer_since is None and RoleName.CUSTOMER in v.roles:
+        if customer_since is None and customer in v.roles:
             customer_since = today
         search_text = getattr(v, "search_text", "") or search_text_for(display, v.emails, v.phones)
-        person = v.kind == PartyKind.PERSON
         party_rows.append(
             (
                 pk,
@@ -198,7 +200,7 @@ def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Saved]:
                 search_text,
                 now,
                 now,
-                by.pk,
+                author,
             )
         )
         item.party = Saved(pk=pk, kind=v.kind)
@@ -211,30 +213,27 @@ def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Saved]:
     emails, phones, roles, addresses, affiliations, party_tags, timeline = [], [], [], [], [], [], []
     names = sorted({t for i in items for t in i.values.tags}, key=str.lower)
     tags = {t.slug: t.pk for t in tags_get_or_create(names)} if names else {}
+    system = str(ActivityKind.SYSTEM)
     for pk, item in zip(ids, items, strict=True):
         v = item.values
-        emails += [(pk, e, i == 0, "") for i, e in enumerate(v.emails)]
-        phones += [(pk, n, i == 0, "") for i, n in enumerate(v.phones)]
-        roles += [(pk, r) for r in v.roles]
-        addresses += [
-            (pk, a.label, a.line1, a.line2, a.city, a.region, a.postcode, a.country) for a in v.addresses
-        ]
-        party_tags += [(pk, tags[t.lower()]) for t in v.tags]
-        org = _saved(item.organisation)
-        if org is not None and v.kind == PartyKind.PERSON:
-            affiliations.append((pk, org.pk, v.job_title))
+        if v.emails:
+            emails += [(pk, e, i == 0, "") for i, e in enumerate(v.emails)]
+        if v.phones:
+            phones += [(pk, n, i == 0, "") for i, n in enumerate(v.phones)]
+        if v.roles:
+            roles += [(pk, r) for r in v.roles]
+        if v.addresses:
+            addresses += [
+                (pk, a.label, a.line1, a.line2, a.city, a.region, a.postcode, a.country) for a in v.addresses
+            ]
+        if v.tags:
+            party_tags += [(pk, tags[t.lower()]) for t in v.tags]
+        if item.organisation is not None and v.kind == person_kind:
+            org = _saved(item.organisation)
+            if org is not None:
+                affiliations.append((pk, org.pk, v.job_title))
         timeline.append(
-            (
-                pk,
-                ActivityKind.SYSTEM,
-                "party.created",
-                (item.subject or "Created")[:200],
-                "",
-                now,
-                now,
-                by.pk,
-                item.data,
-            )
+            (pk, system, "party.created", (item.subject or "Created")[:200], "", now, now, author, item.data)
         )
     fastinsert.insert_rows(EmailAddress, ["party_id", "address", "is_primary", "label"], emails)
     fastinsert.insert_rows(Phone, ["party_id", "number", "is_primary", "label"], phones)
