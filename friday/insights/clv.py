@@ -21,11 +21,16 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+
+if TYPE_CHECKING:
+    from scipy import optimize
+
+# scipy is imported where it is used, not here: it took ~0.15 s of every process's start (the web app, the
+# worker, each CLI command, each process that checks an import's rows) that most never needed.
 
 Array = NDArray[np.float64]
 Unit = Literal["days", "weeks"]
@@ -152,6 +157,8 @@ def bgnbd_log_likelihood(params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: A
     Computed in logs (B(a+1, b+x-1) = B(a, b+x) · a/(b+x-1)), with log-sum-exp for the two terms, so
     large x or T cannot overflow — the "#NUM!" problem of Fader & Hardie's 2013 note does not arise.
     """
+    from scipy import special
+
     x_, tx_, T_ = _arrays(x, t_x, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     common = (
@@ -187,6 +194,8 @@ def _maximise(
     negative_mean_ll: Callable[[Array], float], starts: list[Array], n: int, bounds: list[tuple[float, float]]
 ) -> tuple[Array, FitReport]:
     """L-BFGS-B on log-parameters; later starts are tried while the optimum is unconverged or at a bound."""
+    from scipy import optimize
+
     began = time.perf_counter()
     best: optimize.OptimizeResult | None = None
     for start in starts:
@@ -278,6 +287,8 @@ def _hyp2f1_tail(params: BGNBDParams, x: Array, base: Array, t: Array) -> Array:
     turns it into (base/(base+t))^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z): the first two parameters no
     longer grow with x, so the series stays short and accurate for heavy buyers and long horizons.
     """
+    from scipy import special
+
     r, a, b = params.r, params.a, params.b
     z = t / (base + t)
     return np.exp((a - 1) * np.log1p(-z)) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
@@ -357,6 +368,8 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, x: ArrayLike, monetary:
 
     f(m̄ | p, q, γ; x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q · m̄^(px-1) · x^(px) / (γ + m̄x)^(px+q).
     """
+    from scipy import special
+
     x_, m_ = _arrays(x, monetary)
     p, q, g = params.p, params.q, params.gamma
     px = p * x_
