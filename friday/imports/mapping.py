@@ -46,7 +46,13 @@ def _targets() -> list[Target]:
         Target("organisation", "Organisation (a person's company, or an organisation's name)", "Record"),
         Target("job_title", "Job title at the organisation", "Record"),
         Target("email", "Email address", "Contact", many=True),
+        Target(
+            "email_label", "Email label (Work, Home …) of the email column next to it", "Contact", many=True
+        ),
         Target("phone", "Phone number", "Contact", many=True),
+        Target(
+            "phone_label", "Phone label (Mobile, Work …) of the phone column next to it", "Contact", many=True
+        ),
         Target("roles", "Roles (customer, supplier, employee, partner)", "Record", many=True),
         Target("tags", "Tags", "Record", many=True),
         Target("notes", "Notes", "Record", many=True),
@@ -123,9 +129,9 @@ GOOGLE = {
     "notes": "notes",
     "photo": "",
     "labels": "tags",
-    **_numbered("e-mail {n} - label", "", 9),
+    **_numbered("e-mail {n} - label", "email_label", 9),
     **_numbered("e-mail {n} - value", "email", 9),
-    **_numbered("phone {n} - label", "", 9),
+    **_numbered("phone {n} - label", "phone_label", 9),
     **_numbered("phone {n} - value", "phone", 9),
     **_google_address(1, "1", old=False),
     **_google_address(2, "2", old=False),
@@ -136,8 +142,8 @@ GOOGLE = {
     "additional name": "middle_name",
     "family name": "family_name",
     "group membership": "tags",
-    **_numbered("e-mail {n} - type", "", 9),
-    **_numbered("phone {n} - type", "", 9),
+    **_numbered("e-mail {n} - type", "email_label", 9),
+    **_numbered("phone {n} - type", "phone_label", 9),
     "organization 1 - name": "organisation",
     "organization 1 - title": "job_title",
     "organization 1 - type": "",
@@ -484,8 +490,12 @@ GENERIC = {
     "other email": "email",
     "other emails": "email",
     "mail": "email",
+    "email type": "email_label",
+    "email label": "email_label",
     "phone": "phone",
     "phones": "phone",
+    "phone type": "phone_label",
+    "phone label": "phone_label",
     "phone number": "phone",
     "telephone": "phone",
     "telephone number": "phone",
@@ -698,6 +708,88 @@ def _elsewhere() -> dict[str, str]:
 ELSEWHERE = _elsewhere()
 
 
+# --- labels of emails and phones ----------------------------------------------------------------------------
+
+LABEL_TARGETS = {"email_label": "email", "phone_label": "phone"}
+
+# Columns whose name says what kind of email or phone they hold (Outlook's "Mobile Phone", HubSpot's "Work Email",
+# Pipedrive's "Person - Phone - Home" …): their values get that label, unless a label column next to them says
+# otherwise.
+HEADER_LABELS = {
+    "business phone": "Work",
+    "business phone 2": "Work",
+    "home phone": "Home",
+    "home phone 2": "Home",
+    "homephone": "Home",
+    "mobile phone": "Mobile",
+    "mobilephone": "Mobile",
+    "mobile": "Mobile",
+    "mobile number": "Mobile",
+    "mobile phone number": "Mobile",
+    "cell": "Mobile",
+    "cell phone": "Mobile",
+    "car phone": "Car",
+    "company main phone": "Main",
+    "other phone": "Other",
+    "other phones": "Other",
+    "otherphone": "Other",
+    "work phone": "Work",
+    "whatsapp phone number": "WhatsApp",
+    "work email": "Work",
+    "home email": "Home",
+    "other email": "Other",
+    "other emails": "Other",
+    "person - email - work": "Work",
+    "person - email - home": "Home",
+    "person - email - other": "Other",
+    "person - phone - work": "Work",
+    "person - phone - home": "Home",
+    "person - phone - mobile": "Mobile",
+    "person - phone - other": "Other",
+    "mobiltelefon": "Mobile",
+    "handy": "Mobile",
+    "portable": "Mobile",
+    "móvil": "Mobile",
+}
+
+# The words exports use for a kind of email or phone, as Friday writes them ("CELL" in a vCard is a mobile).
+LABEL_WORDS = {
+    "cell": "Mobile",
+    "mobile": "Mobile",
+    "work": "Work",
+    "home": "Home",
+    "other": "Other",
+    "main": "Main",
+    "fax": "Fax",
+    "pager": "Pager",
+    "iphone": "iPhone",
+    "car": "Car",
+}
+
+
+def value_labels(headers: list[str], mapping: list[str]) -> dict[int, tuple[int, str]]:
+    """For each email and phone column: the label column next to it (-1: none) and the label its own name
+    gives. A label column labels the email or phone column right after it (Google's "E-mail 1 - Label",
+    "E-mail 1 - Value"), else the one right before it."""
+    labelled: dict[int, int] = {}
+    for i, target in enumerate(mapping):
+        kind = LABEL_TARGETS.get(target)
+        if kind is None:
+            continue
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(mapping) and mapping[j] == kind and j not in labelled:
+                labelled[j] = i
+                break
+    return {
+        i: (
+            labelled.get(i, -1),
+            HEADER_LABELS.get(normalise_header(headers[i]), "") if i < len(headers) else "",
+        )
+        for i, target in enumerate(mapping)
+        if target in ("email", "phone")
+    }
+
+
 def _many(target: str) -> bool:
     known = TARGETS_BY_KEY.get(target)
     return bool(known and known.many)
@@ -749,6 +841,16 @@ def check(headers: list[str], mapping: list[str], custom_keys: set[str]) -> Coll
                 code="import.mapped_twice",
             )
         seen.setdefault(target, header)
+    labelled = {label for label, _ in value_labels(headers, mapping).values() if label >= 0}
+    for i, (header, target) in enumerate(zip(headers, mapping, strict=True)):
+        if target in LABEL_TARGETS and i not in labelled:
+            kind = LABEL_TARGETS[target]
+            errors.add(
+                header,
+                f"A {kind} label column labels the {kind} column right after it (or right before it): map the "
+                f"column next to {header!r} as {TARGETS_BY_KEY[kind].label.lower()}, or do not import the label.",
+                code="import.label_alone",
+            )
     names = {"full_name", "given_name", "family_name", "organisation"}
     if not names & set(seen):
         errors.add(

@@ -18,6 +18,7 @@ import email.utils
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from friday.accounts.models import Team, User
 from friday.core import business, clock
 from friday.core.errors import Collector
 from friday.imports.formats import SourceRow
+from friday.imports.mapping import LABEL_WORDS, value_labels
 from friday.imports.models import ImportJob
 from friday.parties import normalise
 from friday.parties import services as party_services
@@ -53,6 +55,8 @@ SYSTEM_LABELS = {"mycontacts", "my contacts"}
 _MULTI = re.compile(r"\s*:::\s*|\s*;\s*|\s*,\s*|\n+")
 _MULTI_PHONE = re.compile(r"\s*:::\s*|\s*;\s*|\n+")
 _MULTI_TAG = re.compile(r"\s*:::\s*|\s*;\s*|\s*,\s*|\n+")
+_MULTI_LABEL = re.compile(r"\s*:::\s*|\n+")  # one label per value of the cell next to it, or one for all
+MAX_LABEL = 30  # as the model's column
 MONTH_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y", "%B %d %Y")
 MAX_EXTERNAL_ID = 200
 
@@ -77,6 +81,8 @@ class Context:
     # The business as the import started: its region reads phone numbers. The processes that check rows for
     # the writer use it (`business.pin`) rather than each reading the row themselves.
     business: business.Info = field(default_factory=business.current)
+    # Each email and phone column's label column (-1: none) and the label its own name gives (`mapping`).
+    value_labels: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
     def for_job(cls, job: ImportJob, *, by: User, headers: list[str]) -> Context:
@@ -119,6 +125,7 @@ class Context:
             allowed_owners=allowed_owners,
             teams=teams,
             allowed_teams=allowed_teams,
+            value_labels=value_labels(headers, mapping),
         )
 
 
@@ -153,6 +160,8 @@ class Clean:
     # What search matches a new record by, worked out here where rows are checked (in parallel for big files).
     search_text: str = ""
     phone_forms: list[str] = field(default_factory=list)  # each phone's search forms, as `phones`
+    email_labels: list[str] = field(default_factory=list)  # each email's label, as `emails` (empty: none)
+    phone_labels: list[str] = field(default_factory=list)
     sort_name: str = ""  # the services' sort key of the display name
     organisation_key: str = ""  # … and of the organisation's name, to find it among existing ones
 
@@ -178,14 +187,19 @@ def check_row(row: SourceRow, ctx: Context) -> Checked:
     if row.is_empty:
         return Checked(row=row, empty=True)
     values: dict[str, list[tuple[str, str]]] = {}
+    labels: dict[str, list[tuple[str, str]]] = {}  # (column, label cell) of each email and phone cell
     for i, target in enumerate(ctx.mapping):
         if not target or i >= len(row.cells):
             continue
         cell = row.cells[i]
         if cell.strip():
             values.setdefault(target, []).append((ctx.headers[i], cell))
+            if target in ("email", "phone"):
+                j, by_name = ctx.value_labels.get(i, (-1, ""))
+                given = row.cells[j].strip() if 0 <= j < len(row.cells) else ""
+                labels.setdefault(target, []).append((ctx.headers[j], given) if given else ("", by_name))
     problems: list[tuple[str, str]] = []
-    clean = _build(row.number, values, ctx, problems)
+    clean = _build(row.number, values, ctx, problems, labels)
     if problems:
         order = {h: i for i, h in enumerate(ctx.headers)}
         problems.sort(key=lambda p: order.get(p[0], -1))  # as the columns read, left to right
@@ -198,7 +212,34 @@ def _first(values: dict[str, list[tuple[str, str]]], target: str) -> tuple[str, 
     return found[0] if found else ("", "")
 
 
-def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, problems: list) -> Clean:
+def _labels(bad: Callable[[str, str], None], column: str, cell: str, count: int) -> list[str]:
+    """The labels of a cell's `count` values: one each when the label cell holds as many, else its one label for
+    all. Google marks the primary one with "* "; a vCard's CELL is a mobile."""
+    parts = _MULTI_LABEL.split(cell.strip()) if cell.strip() else []  # an empty part: that value has none
+    if len(parts) != count:
+        parts = [cell.strip()] * count
+    out: list[str] = []
+    said = False
+    for part in parts:
+        word = part.strip().lstrip("*").strip()
+        word = LABEL_WORDS.get(word.lower(), word)
+        if len(word) > MAX_LABEL:
+            if not said:  # one cell labelling several values: said once
+                shown = f"{word!r}" if len(word) <= 40 else f"{word[:40]!r}…"
+                bad(column, f"A label has at most {MAX_LABEL} characters: {shown} has {len(word)}.")
+                said = True
+            word = ""
+        out.append(word)
+    return out
+
+
+def _build(
+    number: int,
+    values: dict[str, list[tuple[str, str]]],
+    ctx: Context,
+    problems: list,
+    labels: dict[str, list[tuple[str, str]]],
+) -> Clean:
     def bad(column: str, reason: str) -> None:
         problems.append((column, reason))
 
@@ -263,18 +304,24 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
     # Contact points, roles and tags: split cells holding several values.
     email_cols: list[str] = []
     emails: list[str] = []
-    for column, cell in values.get("email", []):
-        for part in _MULTI.split(cell.strip()):
-            if part:
-                emails.append(_address_only(part))
-                email_cols.append(column)
+    email_labels: list[str] = []
+    for (column, cell), (label_col, label) in zip(
+        values.get("email", []), labels.get("email", []), strict=True
+    ):
+        found = [p for p in _MULTI.split(cell.strip()) if p]
+        emails += [_address_only(p) for p in found]
+        email_cols += [column] * len(found)
+        email_labels += _labels(bad, label_col, label, len(found))
     phone_cols: list[str] = []
     phones: list[str] = []
-    for column, cell in values.get("phone", []):
-        for part in _MULTI_PHONE.split(cell.strip()):
-            if part:
-                phones.append(part)
-                phone_cols.append(column)
+    phone_labels: list[str] = []
+    for (column, cell), (label_col, label) in zip(
+        values.get("phone", []), labels.get("phone", []), strict=True
+    ):
+        found = [p for p in _MULTI_PHONE.split(cell.strip()) if p]
+        phones += found
+        phone_cols += [column] * len(found)
+        phone_labels += _labels(bad, label_col, label, len(found))
     role_col = ""
     roles: list[str] = []
     for column, cell in values.get("roles", []):
@@ -427,6 +474,10 @@ def _build(number: int, values: dict[str, list[tuple[str, str]]], ctx: Context, 
             bad(column, error.detail)
     clean.emails = out.emails or []
     clean.phones = out.phones or []
+    if any(email_labels):
+        clean.email_labels = [email_labels[i] for i in out.email_from]
+    if any(phone_labels):
+        clean.phone_labels = [phone_labels[i] for i in out.phone_from]
     clean.roles = out.roles or []
     clean.tags = out.tags or []
     clean.custom = out.custom or {}

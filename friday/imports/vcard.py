@@ -28,7 +28,9 @@ COLUMNS: tuple[str, ...] = (
     "N additional",
     "ORG",
     "TITLE",
+    "EMAIL type",
     "EMAIL",
+    "TEL type",
     "TEL",
     *(f"ADR {n} {part}" for n in range(1, ADDRESS_SLOTS + 1) for part in ADDRESS_PARTS),
     "BDAY",
@@ -45,7 +47,9 @@ MAPPING: dict[str, str] = {
     "N additional": "middle_name",
     "ORG": "organisation",
     "TITLE": "job_title",
+    "EMAIL type": "email_label",
     "EMAIL": "email",
+    "TEL type": "phone_label",
     "TEL": "phone",
     **{
         f"ADR {n} {part}": f"address.{n}.{'label' if part == 'type' else part}"
@@ -115,8 +119,13 @@ class Card:
             # ORG is "name;unit;unit": the organisation is the first part; several ORGs are all kept.
             values["ORG"] = SEPARATOR.join(_structured(o.value, 1)[0] for o in orgs)
         values["TITLE"] = ", ".join(_text(p.value) for p in self.all("TITLE"))
-        values["EMAIL"] = SEPARATOR.join(_text(p.value).strip() for p in _by_pref(self.all("EMAIL")))
-        values["TEL"] = SEPARATOR.join(_tel(p) for p in _by_pref(self.all("TEL")))
+        emails, phones = _by_pref(self.all("EMAIL")), _by_pref(self.all("TEL"))
+        values["EMAIL"] = SEPARATOR.join(_text(p.value).strip() for p in emails)
+        values["TEL"] = SEPARATOR.join(_tel(p) for p in phones)
+        if any(_label(p) for p in emails):  # one label per value, in the same order
+            values["EMAIL type"] = SEPARATOR.join(_label(p) for p in emails)
+        if any(_label(p) for p in phones):
+            values["TEL type"] = SEPARATOR.join(_label(p) for p in phones)
         for n, adr in enumerate(_by_pref(self.all("ADR")), start=1):
             pobox, extended, street, city, region, code, country = _structured(adr.value, 7)
             prefix = f"ADR {n} "
@@ -335,6 +344,34 @@ def _structured(value: str, size: int) -> list[str]:
 
 def _by_pref(props: list[Property]) -> list[Property]:
     return sorted(props, key=lambda p: p.pref)  # stable: equal preference keeps the file's order
+
+
+# TYPE words that say how a value is used or preferred, not what kind it is: not labels.
+_NOT_LABELS = {
+    "pref",
+    "internet",
+    "x400",
+    "voice",
+    "text",
+    "msg",
+    "video",
+    "bbs",
+    "modem",
+    "isdn",
+    "pcs",
+    "textphone",
+}
+_FIRST_LABELS = ("cell", "fax", "pager", "work", "home", "main", "iphone", "car", "other")
+
+
+def _label(prop: Property) -> str:
+    """An EMAIL's or TEL's kind from its TYPE parameters (TYPE=CELL, TYPE="work,voice", 2.1's bare WORK), as the
+    word the label column reads ("cell" → Mobile, "work" → Work)."""
+    words = {w.strip() for t in prop.types for w in t.split(",") if w.strip()} - _NOT_LABELS
+    for word in _FIRST_LABELS:
+        if word in words:
+            return word
+    return min(words, default="")
 
 
 def _tel(prop: Property) -> str:

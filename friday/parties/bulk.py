@@ -151,6 +151,13 @@ def chunks(values: list, size: int = CHUNK) -> Iterable[list]:
         yield values[start : start + size]
 
 
+def _labels_of(values: PartyValues, name: str, contacts: list[str]) -> list[str]:
+    """The labels (Work, Mobile …) of these emails or phones, if the values carry them (`email_labels`,
+    `phone_labels`, one per contact); else none."""
+    labels = getattr(values, name, None) or []
+    return labels if len(labels) == len(contacts) else [""] * len(contacts)
+
+
 def _display(kind: str, given: str, family: str, name: str) -> str:
     if kind == PartyKind.PERSON:
         return " ".join(p for p in (given, family) if p) or name
@@ -217,9 +224,11 @@ def party_bulk_create(*, by: User, items: list[NewParty]) -> list[Saved]:
     for pk, item in zip(ids, items, strict=True):
         v = item.values
         if v.emails:
-            emails += [(pk, e, i == 0, "") for i, e in enumerate(v.emails)]
+            labels = _labels_of(v, "email_labels", v.emails)
+            emails += [(pk, e, i == 0, labels[i]) for i, e in enumerate(v.emails)]
         if v.phones:
-            phones += [(pk, n, i == 0, "") for i, n in enumerate(v.phones)]
+            labels = _labels_of(v, "phone_labels", v.phones)
+            phones += [(pk, n, i == 0, labels[i]) for i, n in enumerate(v.phones)]
         if v.roles:
             roles += [(pk, r) for r in v.roles]
         if v.addresses:
@@ -413,8 +422,18 @@ def party_bulk_update(*, by: User, patches: list[Patch]) -> list[dict]:
         added_tags = [t for t in v.tags if t.lower() not in tag_slugs[party.pk]]
         if RoleName.CUSTOMER in added_roles and party.customer_since is None:
             set_field("customer_since", today)
-        new_emails += [(party.pk, e, i == 0 and not emails[party.pk], "") for i, e in enumerate(added_emails)]
-        new_phones += [(party.pk, n, i == 0 and not phones[party.pk], "") for i, n in enumerate(added_phones)]
+        if added_emails:
+            label_of = dict(zip(v.emails, _labels_of(v, "email_labels", v.emails), strict=True))
+            new_emails += [
+                (party.pk, e, i == 0 and not emails[party.pk], label_of[e])
+                for i, e in enumerate(added_emails)
+            ]
+        if added_phones:
+            label_of = dict(zip(v.phones, _labels_of(v, "phone_labels", v.phones), strict=True))
+            new_phones += [
+                (party.pk, n, i == 0 and not phones[party.pk], label_of[n])
+                for i, n in enumerate(added_phones)
+            ]
         new_roles += [(party.pk, r) for r in added_roles]
         new_tags += [(party.pk, tags[t.lower()].pk) for t in added_tags]
         for a in v.addresses:

@@ -89,6 +89,9 @@ class PartyIn:
 class _Clean:
     emails: list[str] | None = None
     phones: list[str] | None = None
+    # Which of the given values each kept one came from (blanks and repeats are dropped): for their labels.
+    email_from: list[int] = field(default_factory=list)
+    phone_from: list[int] = field(default_factory=list)
     roles: list[str] | None = None
     tags: list[str] | None = None
     custom: dict[str, Any] | None = None
@@ -212,6 +215,7 @@ def _clean(
                 continue
             if email.lower() not in {e.lower() for e in out.emails}:
                 out.emails.append(email)
+                out.email_from.append(i)
     if data.phones is not None:
         out.phones = []
         for i, raw in enumerate(data.phones):
@@ -224,6 +228,7 @@ def _clean(
                 continue
             if phone not in out.phones:
                 out.phones.append(phone)
+                out.phone_from.append(i)
     if data.roles is not None:
         bad = [r for r in data.roles if r not in RoleName.values]
         if bad:

@@ -53,11 +53,14 @@ def own_party_id(value: str) -> int | None:
 FIELDS = ("id", "kind", "given_name", "family_name", "display_name", "birthday", "notes", "updated_at")
 
 
+VCARD_TYPES = {"MOBILE": "CELL"}  # the label's word as vCard spells it, where it differs
+
+
 def _types(label: str, primary: bool, *base: str) -> list[str]:
     kinds = [*base]
     word = "".join(ch for ch in label.upper() if ch.isalnum())
     if word:
-        kinds.append(word)
+        kinds.append(VCARD_TYPES.get(word, word))
     if primary:
         kinds.append("PREF")
     return kinds

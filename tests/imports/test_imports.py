@@ -59,6 +59,7 @@ def _google_rows() -> list[dict[str, str]]:
             "Middle Name": "Brewster",
             "Last Name": "Hopper",
             "Organization Name": "US Navy",
+            "E-mail 1 - Label": "Work ::: Other",  # one label per value of the cell next to it
             "E-mail 1 - Value": "grace@navy.example ::: g@example.org",
             "Phone 1 - Value": "+1 202 555 0143",
         },
@@ -72,7 +73,8 @@ def test_google_contacts_csv_is_recognised_and_imported(cast):
     mapped = dict(zip(job.headers, job.mapping, strict=True))
     assert mapped["First Name"] == "given_name"
     assert mapped["E-mail 1 - Value"] == "email" and mapped["E-mail 2 - Value"] == "email"
-    assert mapped["E-mail 1 - Label"] == "" and mapped["Address 1 - Formatted"] == ""
+    assert mapped["E-mail 1 - Label"] == "email_label" and mapped["Phone 1 - Label"] == "phone_label"
+    assert mapped["Address 1 - Formatted"] == ""
     assert mapped["Organization Name"] == "organisation" and mapped["Labels"] == "tags"
     assert mapped["Address 1 - Postal Code"] == "address.1.postcode"
 
@@ -81,11 +83,11 @@ def test_google_contacts_csv_is_recognised_and_imported(cast):
     assert job.organisations_created == 2  # Analytical Engines and US Navy; Acme Ltd is a row itself
     ada = Party.objects.get(display_name="Ada Lovelace")
     assert ada.owner == cast.alice and ada.team == cast.red
-    assert list(ada.emails.values_list("address", "is_primary")) == [
-        ("ada@example.com", True),
-        ("ada@work.example", False),
+    assert list(ada.emails.values_list("address", "is_primary", "label")) == [
+        ("ada@example.com", True, "Home"),  # "* Home": Google's star marks the primary one
+        ("ada@work.example", False, ""),
     ]
-    assert list(ada.phones.values_list("number", flat=True)) == ["+447911123456"]
+    assert list(ada.phones.values_list("number", "label")) == [("+447911123456", "Mobile")]
     assert ada.birthday == dt.date(1815, 12, 10)
     assert ada.notes == "Met at the Royal Society.\nLikes numbers."
     assert sorted(ada.party_tags.values_list("tag__name", flat=True)) == ["Friends", "Mathematicians"]
@@ -101,7 +103,10 @@ def test_google_contacts_csv_is_recognised_and_imported(cast):
     assert (link.organisation.display_name, link.job_title) == ("Analytical Engines", "Programmer")
     grace = Party.objects.get(family_name="Hopper")
     assert grace.given_name == "Grace Brewster"
-    assert sorted(grace.emails.values_list("address", flat=True)) == ["g@example.org", "grace@navy.example"]
+    assert sorted(grace.emails.values_list("address", "label")) == [
+        ("g@example.org", "Other"),
+        ("grace@navy.example", "Work"),
+    ]
     acme = Party.objects.get(display_name="Acme Ltd")
     assert acme.kind == "organisation"
     assert "ada@example.com" in ada.search_text and "07911123456" in ada.search_text
@@ -140,6 +145,73 @@ def test_friday_s_own_vcards_import_again_onto_the_same_records(cast, web_for, s
         0,
         0,
     )  # not this install's records: new ones (the duplicates scan finds them)
+
+
+def test_email_and_phone_labels_come_from_the_column_next_to_them_or_the_column_s_name(cast):
+    header = ["Name", "Phone type", "Phone", "Mobile", "Email", "Email kind"]
+    rows = [
+        ["Ada Lovelace", "work", "0161 496 0000", "07911 123456", "ada@example.com", "Home"],
+        [
+            "Grace Hopper",
+            "",
+            "0161 496 0001",
+            "",
+            "grace@example.com",
+            "",
+        ],  # no label given: none, or the name's
+        ["Alan Turing", "The office on the third floor, left", "0161 496 0002", "", "", ""],
+    ]
+    job = upload(cast.admin, csv_bytes(header, rows))
+    assert job.mapping == ["full_name", "phone_label", "phone", "phone", "email", ""]
+    job = run(cast.admin, csv_bytes(header, rows), mapping={"Email kind": "email_label"})
+    assert summary(job) == (3, 2, 0, 0, 1)
+    ada = Party.objects.get(display_name="Ada Lovelace")
+    assert list(ada.phones.values_list("number", "label", "is_primary")) == [
+        ("+441614960000", "Work", True),
+        ("+447911123456", "Mobile", False),
+    ]
+    assert ada.emails.get().label == "Home"
+    grace = Party.objects.get(display_name="Grace Hopper")
+    assert grace.phones.get().label == "" and grace.emails.get().label == ""
+    failure = ImportFailure.objects.get(job=job)
+    assert failure.problems == [
+        ["Phone type", "A label has at most 30 characters: 'The office on the third floor, left' has 35."]
+    ]
+
+    # Updating a record adds its new phone with the label; a label column alone is refused with its name.
+    job = run(
+        cast.admin,
+        csv_bytes(["Name", "Email", "Mobile"], [["Ada Lovelace", "ada@example.com", "07911 123457"]]),
+        match_on="email",
+        on_match="update",
+    )
+    assert summary(job) == (1, 0, 1, 0, 0)
+    assert ada.phones.get(number="+447911123457").label == "Mobile"
+    with pytest.raises(FridayError) as caught:
+        run(cast.admin, csv_bytes(header, rows), mapping={"Name": "full_name", "Email kind": "phone_label"})
+    assert caught.value.errors[0].field == "Email kind"
+    assert "labels the phone column right after it (or right before it)" in caught.value.errors[0].detail
+
+
+def test_labels_go_out_in_a_vcard_and_come_back_in(cast, web_for, settings):
+    ada = make_person(
+        cast.alice, "Ada", "Lovelace", emails=["ada@example.com", "ada@home.example"], phones=["07911 123456"]
+    )
+    EmailAddress.objects.filter(party=ada, address="ada@home.example").update(label="Home")
+    Phone.objects.filter(party=ada).update(label="Mobile")
+    body = web_for(cast.alice).get(f"/parties/{ada.pk}/vcard/").content
+    assert b"TYPE=CELL" in body  # a mobile is a CELL to address books
+    settings.SECRET_KEY = (
+        "another install's secret key, long enough to be one"  # so the card makes a new record
+    )
+    job = run(cast.alice, body, "ada.vcf")
+    assert summary(job) == (1, 1, 0, 0, 0)
+    again = Party.objects.exclude(pk=ada.pk).get()
+    assert sorted(again.emails.values_list("address", "label", "is_primary")) == [
+        ("ada@example.com", "", True),
+        ("ada@home.example", "Home", False),
+    ]
+    assert list(again.phones.values_list("number", "label")) == [("+447911123456", "Mobile")]
 
 
 def test_an_update_that_holds_nothing_new_is_counted_as_already_up_to_date(cast, web_for):
@@ -316,7 +388,10 @@ def test_outlook_csv_is_recognised_title_is_an_honorific(cast):
     job = run(cast.admin, content, "outlook.csv")
     assert summary(job) == (1, 1, 0, 0, 0)
     ada = Party.objects.get(display_name="Ada Lovelace")
-    assert list(ada.phones.values_list("number", flat=True)) == ["+441614960000", "+447911123456"]
+    assert list(ada.phones.values_list("number", "label")) == [
+        ("+441614960000", "Work"),  # the column's name says which: Business Phone, Mobile Phone
+        ("+447911123456", "Mobile"),
+    ]
     assert ada.birthday == dt.date(1815, 12, 10)  # day first: the business is in GB
     address = ada.addresses.get()
     assert (address.line1, address.city, address.country, address.label) == (
@@ -356,7 +431,12 @@ def test_vcards_30_and_40_import_people_and_organisations(cast):
     assert ada.given_name == "Ada Augusta"
     assert sorted(ada.emails.values_list("address", flat=True)) == ["ada.home@example.com", "ada@example.com"]
     assert ada.emails.get(is_primary=True).address == "ada@example.com"
-    assert list(ada.phones.values_list("number", flat=True)) == ["+447911123456", "+441614960000"]
+    assert list(ada.phones.values_list("number", "label")) == [
+        ("+447911123456", "Mobile"),
+        ("+441614960000", "Work"),
+    ]
+    assert ada.emails.get(address="ada.home@example.com").label == "Home"
+    assert ada.emails.get(address="ada@example.com").label == ""  # INTERNET and pref are not kinds
     assert ada.addresses.get().line2 == "Flat 2"
     assert Affiliation.objects.get(person=ada).organisation.display_name == "Analytical Engines"
     acme = Party.objects.get(display_name="Acme Widgets Ltd")
