@@ -159,8 +159,16 @@ class FitResult:
 
 
 def _why(report: clv.FitReport) -> str:
+    """Why a fit did not converge, in words. Histories that cannot pin the model down end one of two ways, and
+    which one depends on the processor's floating point: a parameter runs to its bound, or the line search finds
+    no better point on a flat likelihood (L-BFGS-B's "ABNORMAL")."""
     if "bound" in report.message:
         return "a parameter ran to its limit, so these purchase histories cannot pin the model down"
+    if "ABNORMAL" in report.message:
+        return (
+            f"the likelihood is too flat to find a best fit (the optimiser gave up after {report.iterations} "
+            "iterations), so these purchase histories cannot pin the model down"
+        )
     return f"the optimiser stopped after {report.iterations} iterations ({report.message.strip() or 'no reason given'})"
 
 
