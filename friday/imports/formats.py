@@ -243,7 +243,7 @@ def _shape(number: int, raw: list[str], width: int, headers: list[str], encoding
         )
         row.problem_column = headers[len(raw)] if len(raw) < len(headers) else ""
         row.cells = raw + [""] * (width - len(raw))
-    if not row.problem:
+    if not row.problem and _UNDECODABLE.search("".join(row.cells)):  # one search a row; which cell, if any
         for i, cell in enumerate(row.cells):
             if _UNDECODABLE.search(cell):
                 bad = _UNDECODABLE.search(cell)

@@ -1032,6 +1032,54 @@ def test_a_batch_that_fails_after_writing_leaves_no_rows_and_the_trigger_in_plac
     _sqlite_search_index_is_whole()
 
 
+def test_rows_that_touch_one_record_twice_in_a_batch_leave_the_search_index_whole(cast):
+    """The search index learns a batch's parties at its end: a record created by one row and renamed by a later
+    one, and a record renamed by two rows, are found by their last name only — and on a small batch too."""
+    make_person(cast.admin, "Twice", "Renamed", emails=["twice@example.com"])
+    rows = [
+        ["First Made", "made@example.com", ""],
+        ["Then Changed", "made@example.com", "0161 496 0001"],  # waits for the row above, then updates it
+        ["Once Renamed", "twice@example.com", ""],
+        ["Last Renamed", "twice@example.com", "0161 496 0002"],  # the same record again: a second pass
+    ]
+    job = run(cast.admin, csv_bytes(["Name", "Email", "Phone"], rows), match_on="email", on_match="update")
+    assert summary(job) == (4, 1, 3, 0, 0)
+    assert _found(cast.admin, "then changed") == {"Then Changed"}
+    assert _found(cast.admin, "first made") == set()
+    assert _found(cast.admin, "01614960001") == {"Then Changed"}
+    assert _found(cast.admin, "last renamed") == {"Last Renamed"}
+    assert _found(cast.admin, "once renamed") == _found(cast.admin, "twice renamed") == set()
+    _sqlite_search_index_is_whole()
+
+
+def test_an_import_batch_that_fails_before_its_end_leaves_the_search_index_and_its_triggers(
+    cast, monkeypatch
+):
+    """The triggers are off for a whole batch: a batch that fails rolls their removal back with its rows."""
+    from friday.core import fastinsert
+    from friday.imports.models import ImportFailure
+
+    make_person(cast.admin, "Kept", "Person", emails=["kept@example.com"])
+    insert_rows = fastinsert.insert_rows
+
+    def fail(model, fields, rows):
+        if model is ImportFailure:
+            raise RuntimeError("disk full")
+        insert_rows(model, fields, rows)
+
+    monkeypatch.setattr(fastinsert, "insert_rows", fail)
+    rows = [["New Person", "new@example.com"], ["Renamed Person", "kept@example.com"]]
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(cast.admin, csv_bytes(["Name", "Email"], rows), match_on="email", on_match="update")
+    monkeypatch.undo()
+    assert set(Party.objects.values_list("display_name", flat=True)) == {"Kept Person"}
+    assert _found(cast.admin, "kept person") == {"Kept Person"}
+    _sqlite_search_index_is_whole()
+    make_person(cast.admin, "Still", "Indexed")
+    assert _found(cast.admin, "still ind") == {"Still Indexed"}
+    _sqlite_search_index_is_whole()
+
+
 class _Values:
     """The values of a person with only a name (what `imports.validate.Clean` holds)."""
 
